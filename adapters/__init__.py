@@ -1,0 +1,1 @@
+"""Thin adapters: translate platform events to core invocations and core output to messages."""

@@ -1,0 +1,162 @@
+"""The `peercircle` command: console, run, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, config_path, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="peercircle",
+                                description="A peer-support circle bot for Discord and Matrix.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("console", help="a local circle in the terminal (SQLite, no network)")
+    c.add_argument("--db", default="peercircle-console.db", help="SQLite file to use")
+    c.add_argument("--script", help="run lines from FILE instead of the keyboard")
+    c.add_argument("--clock", help="simulated start instant, e.g. 2026-11-22T04:00:00Z")
+    c.add_argument("--show-time", action="store_true", help="prefix output with the instant")
+    for name, text in (("run", "start the adapters enabled in the config"),
+                       ("migrate", "bring the database schema up to date"),
+                       ("check-config", "validate the config and name every wrong setting")):
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("--config", help="config file (default ./config.yaml or "
+                                         "$PEERCIRCLE_CONFIG)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s")
+    if args.cmd == "console":
+        return _console(args)
+    path = config_path(args.config)
+    try:
+        settings = load_settings(path, must_exist=args.config is not None)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config: {problem}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(settings.logging.level.upper())
+    if args.cmd == "check-config":
+        return _check_config(settings, path)
+    if args.cmd == "migrate":
+        return asyncio.run(_migrate(settings))
+    return asyncio.run(_run(settings))
+
+
+def _console(args: argparse.Namespace) -> int:
+    from adapters.console import clock_for, run_interactive, run_script
+
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{Path(args.db).resolve()}"})
+    try:
+        clock = clock_for(args.clock)
+    except ValueError:
+        print(f"--clock needs an instant like 2026-11-22T04:00:00Z, not {args.clock!r}",
+              file=sys.stderr)
+        return 2
+    if args.script:
+        try:
+            lines = Path(args.script).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"cannot read script {args.script}: {exc.strerror}", file=sys.stderr)
+            return 2
+        if args.clock is None:
+            from datetime import UTC, datetime
+
+            from bot.clock import FakeClock
+
+            clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+        return asyncio.run(run_script(settings, lines, clock=clock, show_time=args.show_time,
+                                      out=sys.stdout, err=sys.stderr))
+    return asyncio.run(run_interactive(settings, args.db, sys.stdin, sys.stdout))
+
+
+def _check_config(settings: Settings, path: Path) -> int:
+    problems: list[str] = []
+    if settings.matrix.enabled:
+        if not settings.matrix.access_token:
+            problems.append("matrix.access_token: empty; set PEERCIRCLE_MATRIX__ACCESS_TOKEN")
+        if not settings.matrix.user_id.startswith("@") or ":" not in settings.matrix.user_id:
+            problems.append("matrix.user_id: should look like @peercircle:example.org")
+        if not settings.matrix.homeserver.startswith(("http://", "https://")):
+            problems.append("matrix.homeserver: should start with https://")
+    if settings.discord.enabled and not settings.discord.token:
+        problems.append("discord.token: empty; set PEERCIRCLE_DISCORD__TOKEN")
+    if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append("database.url: use sqlite+aiosqlite:///file.db or "
+                        "postgresql+asyncpg://user@host/db")
+    for problem in problems:
+        print(f"config: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    where = path if path.exists() else "defaults and environment (no file)"
+    print(f"config OK ({where})")
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.db import Database
+    from storage.migrate import SchemaTooNewError, migrate
+
+    db = Database(settings.database.url)
+    try:
+        revision = await migrate(db)
+    except SchemaTooNewError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        await db.dispose()
+    print(f"database is at revision {revision}")
+    return 0
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import open_core
+    from bot.clock import SystemClock
+    from bot.outbox import Deliverer
+    from bot.runtime import Runtime
+    from storage.migrate import SchemaTooNewError
+
+    if not (settings.matrix.enabled or settings.discord.enabled):
+        print("No adapter is enabled: set matrix.enabled or discord.enabled in the config, "
+              "or try `peercircle console`.", file=sys.stderr)
+        return 2
+    try:
+        core = await open_core(settings, SystemClock())
+    except SchemaTooNewError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    deliverers: list[Deliverer] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    adapters = []
+    if settings.matrix.enabled:
+        from adapters.matrix import MatrixAdapter  # type: ignore[import-not-found]
+
+        matrix = MatrixAdapter(settings, core)
+        adapters.append(matrix)
+        deliverers.append(matrix.deliverer)
+    if settings.discord.enabled:
+        print("The Discord adapter is not built yet; disable discord.enabled.", file=sys.stderr)
+        return 2
+    runtime = Runtime(core, deliverers)
+    try:
+        await asyncio.gather(runtime.run(stop), *(a.run(stop) for a in adapters))
+    finally:
+        await core.db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

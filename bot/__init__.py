@@ -1,0 +1,1 @@
+"""peercircle's platform-neutral core. Imports neither discord nor nio."""

@@ -1,0 +1,163 @@
+"""Typed settings: config.yaml, then PEERCIRCLE_<SECTION>__<KEY> environment overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from bot.timezones import resolve_timezone
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite+aiosqlite:///peercircle.db"
+
+
+class MatrixSettings(Section):
+    enabled: bool = False
+    homeserver: str = "https://matrix.example.org"
+    user_id: str = "@peercircle:example.org"
+    device_id: str = "PEERCIRCLE01"
+    access_token: str = ""
+    store_path: str = "./matrix-store"
+    pickle_key: str = ""
+    command_prefix: str = "!"
+    allowed_inviters: list[str] = Field(default_factory=list)
+
+
+class DiscordSettings(Section):
+    enabled: bool = False
+    token: str = ""
+    dev_guild_id: int | None = None
+
+
+class CrisisResource(Section):
+    text: str
+    source: str = ""
+
+
+class LifelineDefaults(Section):
+    wave_size: int = Field(2, ge=1, le=10)
+    wave_minutes: int = Field(4, ge=1, le=60)
+    give_up_minutes: int = Field(20, ge=2, le=240)
+    connect_minutes: int = Field(10, ge=1, le=120)
+    max_requests_per_day: int = Field(3, ge=1, le=20)
+    pages_per_15_minutes: int = Field(2, ge=1, le=20)
+    pages_per_night: int = Field(4, ge=1, le=50)
+    emergency_wave: bool = True
+
+
+class PrivacyDefaults(Section):
+    retention_days: int = Field(90, ge=1, le=3650)
+    lifeline_note_days: int = Field(7, ge=0, le=90)
+
+
+class CircleDefaults(Section):
+    """What a new circle starts with; each circle's stewards may change theirs."""
+
+    language: str = "en"
+    followups: bool = True
+    crisis_resources: list[CrisisResource] = Field(default_factory=lambda: [
+        CrisisResource(text="If you are in immediate danger, call your local emergency number.",
+                       source="peercircle default"),
+    ])
+    lifeline: LifelineDefaults = Field(default_factory=LifelineDefaults)
+    privacy: PrivacyDefaults = Field(default_factory=PrivacyDefaults)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        from bot.texts import LANGUAGES
+
+        if v not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        return v
+
+
+class LoggingSettings(Section):
+    level: str = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PEERCIRCLE_", env_nested_delimiter="__", extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    circle_defaults: CircleDefaults = Field(default_factory=CircleDefaults)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    timezone: str = "UTC"  # the host's default for new members without one
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        tz, guess = resolve_timezone(v)
+        if tz is None:
+            raise ValueError(f'"{v}" is not a known timezone; try {guess}')
+        return tz
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _CONFIG_FILE.get("path")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+
+_CONFIG_FILE: dict[str, Path | None] = {"path": None}
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def config_path(given: str | None) -> Path:
+    return Path(given or os.environ.get("PEERCIRCLE_CONFIG") or "config.yaml")
+
+
+def load_settings(path: str | Path | None = None, *, must_exist: bool = False,
+                  **overrides: Any) -> Settings:
+    """Load the file (if present) with environment overrides; every problem named by path."""
+    file = Path(path) if path is not None else None
+    if file is not None and not file.exists():
+        if must_exist:
+            raise ConfigError([f"{file}: no such file"])
+        file = None
+    _CONFIG_FILE["path"] = file
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+    except Exception as exc:  # malformed YAML
+        raise ConfigError([f"{file}: {exc}"]) from None
+    finally:
+        _CONFIG_FILE["path"] = None
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()))
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: not a known setting"
+    return f"{where}: {error.get('msg')}"

@@ -1,0 +1,19 @@
+"""Every feature's handlers and commands, put together once."""
+
+from __future__ import annotations
+
+from bot.commands import CommandTable
+from bot.context import Registry
+
+
+def build_registry() -> Registry:
+    from bot import checkins, circles, guidance, onboarding, privacy
+
+    registry = Registry()
+    for module in (circles, checkins, guidance, onboarding, privacy):
+        registry.merge(module.handlers)
+    return registry
+
+
+def build_table() -> CommandTable:
+    return CommandTable()

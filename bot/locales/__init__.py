@@ -1,0 +1,1 @@
+"""Text catalogues, one module per language, each a MESSAGES dict of the same keys."""

@@ -1,0 +1,141 @@
+"""English: the reference catalogue. Every other language has the same keys (or falls back)."""
+
+MESSAGES: dict[str, str] = {
+    # -- bad input: one sentence, what was wrong and the right form ---------------------
+    "err.line_too_long": "That message is too long for a command; the limit is {limit} characters.",
+    "err.empty": "That was an empty command; type help to see what I can do.",
+    "err.need_subcommand": "{group} needs one of: {subs} (for example: {group} help).",
+    "err.unknown_subcommand": '"{sub}" is not part of {group}; use one of: {subs}.',
+    "err.unknown_command_suggest": 'I don\'t know "{word}"; did you mean {guess}? '
+                                   "Type help for the list.",
+    "err.unknown_command": 'I don\'t know "{word}"; type help for the list of commands.',
+    "err.named_twice": "{name} was given twice; give it once, as in: {usage}",
+    "err.unknown_argument": "{name} is not an option here; the form is: {usage}",
+    "err.extra_words": 'I didn\'t expect "{words}"; the form is: {usage}',
+    "err.missing_argument": "{name} is missing; the form is: {usage}",
+    "err.too_long": "{name} is {length} characters; the limit is {limit}.",
+    "err.not_a_number": '{name} must be a whole number, not "{value}"; the form is: {usage}',
+    "err.out_of_range": "{name} {value} is out of range; use a number from {minimum} "
+                        "to {maximum}.",
+    "err.mood_range": "mood {value} is out of range; use a number from 1 to 5 "
+                      "(1 is awful, 5 is great).",
+    "err.mood_word": 'mood "{value}" is not one I know; use 1 to 5 or a word like {words}.',
+    "err.bad_choice": '{name} "{value}" is not one of the choices; use one of: {choices}.',
+    "err.bad_bool": '{name} "{value}" should be yes or no, as in {name}:yes.',
+    "err.timezone_suggest": 'timezone "{value}" is not a known timezone; try {guess}.',
+    "err.timezone": 'timezone "{value}" is not a known timezone; try one like Europe/Berlin.',
+    "err.bad_member": '{name} "{value}" should name a member, as in @alex.',
+    "err.internal": "Something went wrong on my side and nothing was changed; please try "
+                    "again in a moment.",
+    "err.room_only": "{command} belongs in the circle's room, not in a direct message.",
+    "err.dm_only": "{command} belongs in your direct conversation with me, not in the room.",
+    "err.no_circle_here": "There is no circle here yet; a steward can start one with: "
+                          "circle setup name:\"Our circle\" timezone:Europe/Berlin",
+    "err.not_member": "You're not a member of {circle} yet; type join in its room first.",
+    "err.not_steward": "Only a steward can use {command}; ask your circle's steward.",
+    "err.unknown_circle": '"{name}" is not one of your circles; yours are: {names}.',
+    "err.no_circles": "You're not in a circle yet; type join in a circle's room first.",
+    "err.which_circle": "You're in several circles ({names}); add circle:\"Name\" to say which.",
+    "err.circle_exists": "This room already has a circle, {name}; use circle settings to "
+                         "change it.",
+    "err.crisis_empty": "crisis_resources needs at least one entry; separate entries with ;",
+    "err.give_up_before_wave": "give_up_minutes ({give_up}) must be at least wave_minutes "
+                               "({wave}).",
+    # -- circles -----------------------------------------------------------------------
+    "circle.created_post": "Welcome to {name}. This circle keeps time in {timezone}. "
+                           "Type join to become a member, help to see what I can do.",
+    "circle.created_reply": "{name} is set up here ({timezone}). You're its first member and "
+                            "its steward until service roles rotate.",
+    "circle.info_head": "{name} · timezone {timezone} · language {language}",
+    "circle.info_members": "Members: {count}",
+    "circle.info_next_meeting_none": "Next meeting: none scheduled",
+    "circle.info_steward": "Steward: {names}",
+    "circle.info_steward_room_admins": "the room's admins",
+    "circle.settings_changed": "Changed: {names}.",
+    "circle.settings_head": "Settings of {name}:",
+    "join.already": "You're already a member of {name}.",
+    "join.room_post": "{name} joined {circle}. Welcome!",
+    "join.reply": "Welcome to {name}. I've sent you a direct message with how things work here.",
+    "leave.reply": "You've left {name}. Your check-ins are no longer linked to you; "
+                   "you're welcome back any time.",
+    "pact.default": "The pact of {name}: we speak for ourselves; what is shared here stays "
+                    "here; we listen without fixing; anyone may pass; we repair harm when it "
+                    "happens; service rotates and no one is in charge of anyone.",
+    "pact.accept_hint": "If it speaks to you, you can type pact accept; it is never required.",
+    "pact.accepted": "Thank you. You can read the pact again any time with pact.",
+    "pact.edited_post": "The circle's pact has been updated; type pact to read it.",
+    "pact.edited": "The pact is updated.",
+    # -- onboarding --------------------------------------------------------------------
+    "onboarding.welcome": "Welcome to {name}. Everything here is an offer, nothing is "
+                          "required.\n"
+                          "The pact: {pact}\n"
+                          "Check-ins: type checkin with a mood from 1 to 5 and a few words; "
+                          "add visibility:private to keep it to yourself, or anonymous:yes to "
+                          "share it without your name. Private check-ins belong here, in this "
+                          "direct conversation.\n"
+                          "A mentor: a more experienced member can walk alongside you when "
+                          "you'd like one.\n"
+                          "The lifeline: peers, not professionals, who can be reached when "
+                          "things are hard.\n"
+                          "I'll check in gently on day 3 and day 7; type followups off to skip "
+                          "that.",
+    "onboarding.day3": "Hi from {name}. How are the first days going? No need to answer; "
+                       "a checkin or a question in the room is always welcome.",
+    "onboarding.day7": "A week in {name}. If you'd like a mentor or want to try a check-in, "
+                       "type help. Either way, we're glad you're here.",
+    "onboarding.followups_on": "Follow-up messages from {name} are on.",
+    "onboarding.followups_off": "No more follow-up messages from {name}.",
+    # -- check-ins ---------------------------------------------------------------------
+    "checkin.someone": "someone",
+    "checkin.room_post": "{who} checked in{detail}",
+    "checkin.mood": "{mood}/5",
+    "checkin.reply_circle": "Checked in; the circle can see it.",
+    "checkin.reply_circle_anon": "Checked in anonymously; the circle sees it without your name.",
+    "checkin.reply_mentor": "Checked in for your mentor only; until you have a mentor, only "
+                            "you can see it.",
+    "checkin.reply_private": "Checked in privately, in your journal; only you can see it.",
+    "checkins.head_today": "Check-ins in {name} today:",
+    "checkins.head_week": "Check-ins in {name} this week:",
+    "checkins.none": "No check-ins to show yet.",
+    "checkins.you": "you",
+    "checkins.tag_private": "private",
+    "checkins.tag_mentor": "for your mentor",
+    "checkins.tag_anonymous": "anonymous",
+    # -- help and guidance ---------------------------------------------------------------
+    "help.head": "What I can do (type help <command> for more):",
+    "help.tail": "Words go in order, or by name as key:value; quote text with spaces.",
+    "help.where_room": "Use it in the circle's room.",
+    "help.where_dm": "Use it in your direct conversation with me.",
+    "help.where_any": "Use it in the circle's room or in a direct message.",
+    "help.help": "show the commands, or how to use one",
+    "help.think": "the THINK card, before you speak",
+    "help.step": "the circle's text for a step (or the step of the week)",
+    "help.circle.setup": "start a circle in this room",
+    "help.circle.info": "members, next meeting, who serves",
+    "help.circle.settings": "see or change the circle's settings (stewards)",
+    "help.join": "become a member of this room's circle",
+    "help.leave": "leave the circle; your check-ins stop being linked to you",
+    "help.pact.show": "read the circle's pact",
+    "help.pact.accept": "say the pact speaks to you (never required)",
+    "help.pact.edit": "change the pact (stewards)",
+    "help.checkin": "share how you are: a mood 1-5 and a note, for the circle, your mentor "
+                    "or only you",
+    "help.checkins": "the check-ins you may see, today or this week",
+    "help.followups": "turn the day-3 and day-7 follow-up messages on or off",
+    "think.card": "Before you speak, THINK: is it True? Helpful? Inspiring? Necessary? Kind?",
+    "step.of_week": "Step of the week, {n}: {text}",
+    "step.one": "Step {n}: {text}",
+    "step.all_head": "The steps, in this circle's words:",
+    "step.1": "We name our limits, personal and structural, without shame.",
+    "step.2": "We trust that the collective holds more wisdom than any one of us.",
+    "step.3": "We take shared responsibility for the well-being of our movement.",
+    "step.4": "We take an honest inventory of harms we have caused, alone and together.",
+    "step.5": "We name those harms to peers we trust.",
+    "step.6": "We become ready to change the patterns behind them.",
+    "step.7": "We ask the collective to help us clear what blocks us.",
+    "step.8": "We list the people and groups we have harmed.",
+    "step.9": "We make direct repair where it is safe and possible.",
+    "step.10": "We keep taking inventory and admit mistakes promptly.",
+    "step.11": "We practise reflection and attunement, to each other and ourselves.",
+    "step.12": "We carry this forward, helping newer members grow in relational integrity.",
+}

@@ -1,0 +1,61 @@
+"""Neutral references and the invocation every adapter builds from a platform event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class UserRef:
+    platform: str
+    id: str  # opaque platform id
+    display_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.id
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    platform: str
+    id: str  # opaque platform id
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an invocation happened: a circle room, or the member's direct conversation."""
+
+    room: RoomRef | None = None
+    actor_is_room_admin: bool = False  # platform admin of that room (Discord perms, Matrix PL)
+
+    @property
+    def is_direct(self) -> bool:
+        return self.room is None
+
+    @staticmethod
+    def direct() -> Place:
+        return Place(room=None)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command as the core sees it: its path, raw argument strings, who and where."""
+
+    command: str  # full path, e.g. "circle setup"
+    actor: UserRef
+    place: Place
+    positional: tuple[str, ...] = ()
+    named: dict[str, str] = field(default_factory=dict)
+    event_id: str | None = None  # platform event id, used to derive idempotency keys
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The direct answer to the invoker (ephemeral where the platform allows)."""
+
+    text: str
+    ok: bool = True
+    # What was typed should not stay in a shared room (a private check-in, anything about the
+    # lifeline): text adapters redact it where they can and answer in the direct conversation.
+    sensitive: bool = False

@@ -1,0 +1,105 @@
+"""The timers table: what must happen later, as rows. The due loop claims due rows atomically
+(UPDATE ... RETURNING with a lease; FOR UPDATE SKIP LOCKED on PostgreSQL) and fires each in its
+own transaction, marking it fired with a compare-and-set so no timer's effects happen twice."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import Timer
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+LATE_AFTER = timedelta(minutes=2)  # the watchdog's threshold
+
+
+async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: datetime, key: str,
+                   payload: dict[str, Any] | None = None) -> Timer | None:
+    """Add a timer unless one with this idempotency key exists (then it is left alone)."""
+    existing = (await session.execute(select(Timer).where(Timer.key == key))).scalar_one_or_none()
+    if existing is not None:
+        return None
+    timer = Timer(key=key, kind=kind, payload=payload or {}, due_at=due_at, created_at=now,
+                  attempts=0)
+    session.add(timer)
+    return timer
+
+
+async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:
+    if keys:
+        await session.execute(
+            update(Timer)
+            .where(Timer.key.in_(keys), Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+            .values(cancelled_at=now)
+        )
+
+
+def _pending() -> list[Any]:
+    return [Timer.fired_at.is_(None), Timer.cancelled_at.is_(None)]
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    async with db.transaction() as s:
+        return (await s.execute(select(func.min(Timer.due_at)).where(*_pending()))).scalar()
+
+
+async def claim_due(db: Database, now: datetime, owner: str, limit: int = 50) -> list[Timer]:
+    """Claim due timers for `owner`; an overdue timer is simply due now."""
+    async with db.transaction() as s:
+        ready = (
+            select(Timer.id)
+            .where(*_pending(), Timer.due_at <= now,
+                   or_(Timer.lease_until.is_(None), Timer.lease_until < now))
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+        )
+        if db.dialect == "postgresql":
+            ready = ready.with_for_update(skip_locked=True)
+        rows = (await s.execute(
+            update(Timer)
+            .where(Timer.id.in_(ready.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + LEASE, attempts=Timer.attempts + 1)
+            .returning(Timer)
+            .execution_options(synchronize_session=False)
+        )).scalars().all()
+    rows = sorted(rows, key=lambda t: (t.due_at, t.id))
+    for t in rows:
+        late = now - t.due_at
+        if late > LATE_AFTER:
+            log.warning("timer watchdog: %s (%s) fired %.0f s late", t.key, t.kind,
+                        late.total_seconds())
+    return rows
+
+
+async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datetime) -> bool:
+    """Compare-and-set inside the handler's transaction: only the lease holder fires it."""
+    result = await session.execute(
+        update(Timer)
+        .where(Timer.id == timer.id, Timer.lease_owner == owner, *_pending())
+        .values(fired_at=now, lease_owner=None, lease_until=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_after_error(db: Database, timer: Timer, owner: str, now: datetime,
+                              error: str) -> None:
+    delay = timedelta(seconds=min(30 * 2 ** min(timer.attempts, 6), 3600))
+    async with db.transaction() as s:
+        await s.execute(
+            update(Timer)
+            .where(Timer.id == timer.id, Timer.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None, last_error=error[:255],
+                    due_at=now + delay)
+        )
+
+
+def new_owner(prefix: str = "node") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

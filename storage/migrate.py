@@ -1,0 +1,84 @@
+"""Run the Alembic migrations from code (start-up and `peercircle migrate`), and refuse a
+database whose schema is newer than this code."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+
+
+class SchemaTooNewError(RuntimeError):
+    pass
+
+
+def alembic_config(url: str = "") -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("migrations")))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def code_head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _check_known(revision: str | None) -> None:
+    if revision is None:
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        script.get_revision(revision)
+    except Exception as exc:  # alembic raises several kinds for an unknown id
+        raise SchemaTooNewError(
+            f"the database schema is at revision {revision}, which this version of peercircle "
+            "does not know: it was written by newer code. Upgrade peercircle before running it "
+            "on this database."
+        ) from exc
+
+
+async def current_revision(db: Database) -> str | None:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+async def migrate(db: Database) -> str:
+    """Upgrade to head; returns the revision. Refuses a schema newer than the code."""
+    _check_known(await current_revision(db))
+
+    def _upgrade(connection: Connection, cfg: Config) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    cfg = alembic_config(db.url)
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_upgrade, cfg)
+        await conn.commit()
+    return code_head()
+
+
+async def ensure_current(db: Database) -> None:
+    """For processes that must not migrate: the schema must be exactly this code's head."""
+    revision = await current_revision(db)
+    _check_known(revision)
+    if revision != code_head():
+        raise RuntimeError(
+            f"the database schema is at {revision or 'nothing'}, this code needs {code_head()}; "
+            "run `peercircle migrate`."
+        )
+
+
