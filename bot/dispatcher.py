@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from bot import timers
 from bot.clock import Clock
 from bot.commands import CIRCLE_ARG, Command, CommandTable, Where, Who
@@ -19,7 +21,7 @@ from bot.parser import ParseError, bind, split_command
 from bot.refs import Invocation, Place, Reply, UserRef
 from bot.texts import Texts
 from storage.db import Database
-from storage.models import Circle, Person
+from storage.models import Circle, Person, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +65,14 @@ class Core:
         command = self.table.get(inv.command)
         if command is None:
             return Reply(Texts()("err.unknown_command", word=inv.command[:40]), ok=False)
-        cause = f"inv:{inv.event_id or uuid.uuid4().hex}"
+        cause = f"inv:{inv.actor.platform}:{inv.event_id or uuid.uuid4().hex}"
         try:
             async with self.db.transaction() as session:
                 now = self.clock.now()
+                if inv.event_id is not None:
+                    seen = await self._seen(session, inv)
+                    if seen is not None:
+                        return seen
                 person = await person_for(session, inv.actor, now)
                 ctx = Ctx(core=self, session=session, now=now,
                           out=OutboxWriter(session, now, cause), texts=Texts(person.language),
@@ -76,6 +82,11 @@ class Core:
                             {k: v for k, v in inv.named.items()}, ctx.texts,
                             ctx.settings.mood_words if ctx.circle else None)
                 text = await self.registry.commands[command.path](ctx, args)
+                sensitive = command.sensitive or bool(ctx.extras.get("sensitive"))
+                if inv.event_id is not None:
+                    session.add(ProcessedEvent(platform=inv.actor.platform,
+                                               event_id=inv.event_id, reply_text=text,
+                                               reply_sensitive=sensitive, created_at=now))
                 await session.flush()
         except (UserError, ParseError) as exc:
             return Reply(str(exc), ok=False, sensitive=command.sensitive)
@@ -84,7 +95,17 @@ class Core:
             log.exception("command %s failed", command.path)
             return Reply(Texts()("err.internal"), ok=False)
         self._committed(bool(ctx.extras.get("timers_changed")))
-        return Reply(text, sensitive=command.sensitive or bool(ctx.extras.get("sensitive")))
+        return Reply(text, sensitive=sensitive)
+
+    @staticmethod
+    async def _seen(session: Any, inv: Invocation) -> Reply | None:
+        row = (await session.execute(
+            select(ProcessedEvent).where(ProcessedEvent.platform == inv.actor.platform,
+                                         ProcessedEvent.event_id == inv.event_id)
+        )).scalar_one_or_none()
+        if row is None:
+            return None
+        return Reply(row.reply_text, sensitive=row.reply_sensitive, replayed=True)
 
     async def _locate(self, ctx: Ctx, command: Command, inv: Invocation) -> None:
         """Where/who checks, and the circle and member this invocation is about."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Invocation:
     place: Place
     positional: tuple[str, ...] = ()
     named: dict[str, str] = field(default_factory=dict)
-    event_id: str | None = None  # platform event id, used to derive idempotency keys
+    event_id: str | None = None  # platform event id: idempotency, and replay detection
+    sent_at: datetime | None = None  # when the member sent it (an adapter may see it late)
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,4 @@ class Reply:
     # What was typed should not stay in a shared room (a private check-in, anything about the
     # lifeline): text adapters redact it where they can and answer in the direct conversation.
     sensitive: bool = False
+    replayed: bool = False  # the event was handled before; this is the reply it got then

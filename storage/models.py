@@ -139,3 +139,29 @@ class Timer(Base):
     fired_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class ProcessedEvent(Base):
+    """A platform event the core has handled, written in the handler's own transaction, with
+    the reply it gave: a redelivered event (after a crash) gets the same reply, not a rerun."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(255))
+    reply_text: Mapped[str] = mapped_column(Text)
+    reply_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class AdapterState(Base):
+    """Small per-adapter values that must survive restarts (Matrix sync token, command hashes)."""
+
+    __tablename__ = "adapter_state"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
