@@ -32,10 +32,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "console":
+        # The console's output is the conversation; only warnings belong beside it.
+        logging.basicConfig(level=logging.WARNING)
+        return _console(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
-    if args.cmd == "console":
-        return _console(args)
     path = config_path(args.config)
     try:
         settings = load_settings(path, must_exist=args.config is not None)
@@ -54,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
 def _console(args: argparse.Namespace) -> int:
     from adapters.console import clock_for, run_interactive, run_script
 
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{Path(args.db).resolve()}"})
     try:
         clock = clock_for(args.clock)

@@ -21,8 +21,9 @@ from bot.clock import Clock, FakeClock, SystemClock, parse_instant
 from bot.config import Settings
 from bot.dispatcher import Core
 from bot.durations import parse_duration
-from bot.outbox import Outgoing, OutboxSender
+from bot.outbox import OutboxSender, Outgoing
 from bot.refs import Place, RoomRef, UserRef
+from storage.db import Database
 
 PLATFORM = "console"
 ROOM = RoomRef(PLATFORM, "circle")
@@ -67,8 +68,10 @@ class ConsoleSession:
     """Drives a core like a platform would; pushes lines in, collects what the bot said."""
 
     def __init__(self, settings: Settings, clock: Clock, *, show_time: bool = False,
-                 out: TextIO | None = None) -> None:
+                 out: TextIO | None = None,
+                 db_factory: Callable[[], Database] | None = None) -> None:
         self.settings = settings
+        self.db_factory = db_factory
         self.clock = clock
         self.show_time = show_time
         self.out = out
@@ -79,7 +82,8 @@ class ConsoleSession:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        self.core = await open_core(self.settings, self.clock)
+        db = self.db_factory() if self.db_factory is not None else None
+        self.core = await open_core(self.settings, self.clock, db=db)
         self.sender = OutboxSender(self.core.db, self.clock, ConsoleDeliverer(self._emit))
         await self.settle()  # an overdue timer at start-up is handled at once
 

@@ -9,8 +9,9 @@ from storage.db import Database
 from storage.migrate import migrate
 
 
-async def open_core(settings: Settings, clock: Clock, *, url: str | None = None) -> Core:
-    db = Database(url or settings.database.url)
+async def open_core(settings: Settings, clock: Clock, *, db: Database | None = None) -> Core:
+    """Migrate the schema, then build the core; `db` lets tests bring their own engine."""
+    db = db or Database(settings.database.url)
     try:
         await migrate(db)
     except Exception:

@@ -64,7 +64,7 @@ async def checkins(ctx: Ctx, args: dict[str, Any]) -> str:
         .where(Checkin.circle_id == circle.id, Checkin.created_at >= _utc(since),
                visible_to(member))
         .order_by(Checkin.created_at, Checkin.id)
-    )).tuples().all()
+    )).all()
     head = ctx.t("checkins.head_" + args["period"], name=circle.name)
     if not rows:
         return head + "\n" + ctx.t("checkins.none")

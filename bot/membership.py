@@ -56,7 +56,7 @@ async def roster(session: AsyncSession, circle: Circle) -> list[tuple[Member, Pe
         select(Member, Person).join(Person, Person.id == Member.person_id)
         .where(Member.circle_id == circle.id).order_by(Member.id)
     )
-    return [(m, p) for m, p in rows.tuples()]
+    return [(m, p) for m, p in rows.all()]
 
 
 async def stewards(session: AsyncSession, circle: Circle) -> list[Person]:

@@ -160,6 +160,10 @@ def bind(command: Command, positional: tuple[str, ...], named: dict[str, str], t
             continue  # an optional argument the word doesn't fit is skipped
         values[arg.name] = convert(arg, words.pop(0), texts, moods, command)
     if words:
+        # A word that was skipped for not fitting an optional argument: say why it doesn't fit.
+        for arg in open_args:
+            if arg.name not in values and arg.kind not in (Kind.TEXT, Kind.REST):
+                convert(arg, words[0], texts, moods, command)
         raise ParseError(texts("err.extra_words", words=" ".join(words)[:60],
                                usage=command.usage()))
     for arg in command.args:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from importlib import resources
 
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext

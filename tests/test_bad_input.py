@@ -1,0 +1,92 @@
+"""Bad input: one clear sentence, and nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.console import ConsoleSession
+from storage.models import Base
+from tests.conftest import run_lines
+
+
+async def snapshot(console: ConsoleSession) -> dict[str, object]:
+    """Every row of every table (people's display names aside), to prove nothing changed."""
+    state: dict[str, object] = {}
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "people":
+                state[table.name] = (await s.execute(
+                    select(func.count()).select_from(table))).scalar_one()
+                continue
+            rows = (await s.execute(select(table))).all()
+            state[table.name] = sorted(tuple(map(str, r)) for r in rows)
+    return state
+
+
+CASES = [
+    ("@alice> circle setup name:Other timezone:Europe/Berlin",
+     "This room already has a circle, Riverbend; use circle settings to change it."),
+    ("@alice> circle setup name:x timezone:Europe/Berln",
+     'timezone "Europe/Berln" is not a known timezone; try Europe/Berlin.'),
+    ("@alice> chekin 3", 'I don\'t know "chekin"; did you mean checkin? Type help for the list.'),
+    ("@alice> checkin 0 low", "mood 0 is out of range; use a number from 1 to 5 "
+                              "(1 is awful, 5 is great)."),
+    ("@alice> checkin 3 " + "word " * 300, "note is 1499 characters; the limit is 1000."),
+    ("@dave> checkin 3 hello", "You're not a member of Riverbend yet; type join in its room "
+                               "first."),
+    ("@alice dm> circle settings retention_days:5",
+     "circle settings belongs in the circle's room, not in a direct message."),
+    ("@alice dm> join", "join belongs in the circle's room, not in a direct message."),
+    ("@bob> circle settings retention_days:5",
+     "Only a steward can use circle settings; ask your circle's steward."),
+    ("@alice> circle settings retention_days:0",
+     "retention_days 0 is out of range; use a number from 1 to 3650."),
+    ("@alice> circle settings wave_minutes:30 give_up_minutes:10",
+     "give_up_minutes (10) must be at least wave_minutes (30)."),
+    ("@alice> followups maybe", 'state "maybe" is not one of the choices; use one of: on, off.'),
+    ("@alice> help nosuch", 'I don\'t know "nosuch"; type help for the list of commands.'),
+    ("@carol dm> checkin 3", "You're not in a circle yet; type join in a circle's room first."),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), CASES)
+async def test_bad_input_changes_nothing(console: ConsoleSession, line: str,
+                                         expected: str) -> None:
+    await run_lines(console, """
+        @alice> circle setup name:Riverbend timezone:Europe/Berlin
+        @bob> join
+        @alice> checkin 3 here
+    """.replace("        ", ""))
+    before = await snapshot(console)
+    said = await run_lines(console, line)
+    name = line.split(">")[0].split()[0].lstrip("@")
+    assert said == [f"[reply @{name}] {expected}"]
+    after = await snapshot(console)
+    assert after == before
+
+
+async def test_no_circle_in_room_says_how_to_start_one(console: ConsoleSession) -> None:
+    said = await run_lines(console, "@alice> join")
+    assert said == ["[reply @alice] There is no circle here yet; a steward can start one with: "
+                    'circle setup name:"Our circle" timezone:Europe/Berlin']
+
+
+async def test_several_circles_in_a_dm_ask_which(console: ConsoleSession) -> None:
+    from bot.refs import Place, RoomRef, UserRef
+
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin")
+    core = console.core
+    assert core is not None
+    other = Place(RoomRef("console", "second-room"))
+    await core.handle_text("circle setup name:Hillside timezone:UTC",
+                           UserRef("console", "alice", "alice"), other)
+    await console.drain()
+    console.take()
+    said = await run_lines(console, "@alice dm> checkin 3")
+    assert said == ['[reply @alice] You\'re in several circles (Riverbend, Hillside); add '
+                    'circle:"Name" to say which.']
+    said = await run_lines(console, "@alice dm> checkin 3 circle:hillside")
+    assert said == ["[reply @alice] Checked in; the circle can see it.",
+                    "[room] alice checked in: 3/5"]
