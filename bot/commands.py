@@ -164,8 +164,53 @@ TABLE: tuple[Command, ...] = (
     ),
 )
 
-# A group word alone runs its default subcommand ("pact" is "pact show").
-GROUP_DEFAULTS: dict[str, str] = {"circle": "info", "pact": "show"}
+_REQUEST_ID = Arg("id", Kind.INT, minimum=1, maximum=999_999_999)
+_EMERGENCY = Arg("emergency", Kind.BOOL, named_only=True)
+
+# The lifeline: everything about it is answered privately (Reply.sensitive).
+LIFELINE: tuple[Command, ...] = (
+    Command("available show", (), Where.ANY, Who.MEMBER, sensitive=True),
+    Command(
+        "available set",
+        (
+            Arg("windows", Kind.REST, required=True, max_len=300),
+            Arg("timezone", Kind.TIMEZONE, named_only=True),
+            _EMERGENCY,
+        ),
+        Where.ANY,
+        Who.MEMBER,
+        sensitive=True,
+    ),
+    Command("available on", (_EMERGENCY,), Where.ANY, Who.MEMBER, sensitive=True),
+    Command("available off", (), Where.ANY, Who.MEMBER, sensitive=True),
+    Command("available snooze", (Arg("until", Kind.REST, max_len=40),), Where.ANY, Who.MEMBER,
+            sensitive=True),
+    # Who.ANYONE: a non-member still gets the crisis resources with the answer.
+    Command(
+        "call open",
+        (Arg("note", Kind.REST, max_len=NOTE_LIMIT),
+         Arg("room", Kind.BOOL, named_only=True, default=False)),
+        Where.ANY,
+        Who.ANYONE,
+        sensitive=True,
+    ),
+    Command("call cancel", (), Where.ANY, Who.ANYONE, sensitive=True),
+    Command("call resolve", (Arg("followup", Kind.BOOL, named_only=True, default=True),),
+            Where.ANY, Who.ANYONE, sensitive=True),
+    Command("call connected", (), Where.ANY, Who.ANYONE, sensitive=True),
+    Command("ack", (_REQUEST_ID,), Where.ANY, Who.ANYONE, sensitive=True),
+    Command("decline", (_REQUEST_ID,), Where.ANY, Who.ANYONE, sensitive=True),
+    Command("lifeline report",
+            (Arg("period", Kind.CHOICE, choices=("7d", "30d"), default="7d"),),
+            Where.ANY, Who.STEWARD),
+)
+
+TABLE = TABLE + LIFELINE
+
+# A group word alone runs its default subcommand ("pact" is "pact show"); so does a group
+# word followed by words that are not a subcommand (`call can't sleep` is `call open`).
+GROUP_DEFAULTS: dict[str, str] = {"circle": "info", "pact": "show", "available": "show",
+                                  "call": "open", "lifeline": "report"}
 
 # Mood words every circle understands; a circle may add its own in settings.
 DEFAULT_MOOD_WORDS: dict[str, int] = {

@@ -7,10 +7,20 @@ from bot.context import Registry
 
 
 def build_registry() -> Registry:
-    from bot import checkins, circles, guidance, onboarding, privacy
+    from bot import (
+        availability,
+        checkins,
+        circles,
+        guidance,
+        lifeline,
+        lifeline_report,
+        onboarding,
+        privacy,
+    )
 
     registry = Registry()
-    for module in (circles, checkins, guidance, onboarding, privacy):
+    for module in (circles, checkins, guidance, onboarding, privacy, availability, lifeline,
+                   lifeline_report):
         registry.merge(module.handlers)
     return registry
 

@@ -86,17 +86,22 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
     rest = tokens[1:]
     if head in table.groups:
         sub = rest[0].value.lower() if rest and not rest[0].quoted else None
+        subs = [c.words[1] for c in table.subcommands(head)]
         if sub is not None and table.get(f"{head} {sub}") is not None:
             command = table.get(f"{head} {sub}")
             rest = rest[1:]
-        elif head in table.defaults and (sub is None or _looks_like_argument(rest[0])):
+        elif sub is not None and (_closest(sub, subs) or head not in table.defaults):
+            # A near-miss of a subcommand is a typo, not an argument: say so.
+            guess = _closest(sub, subs)
+            if guess:
+                raise ParseError(texts("err.unknown_command_suggest", word=f"{head} {sub[:40]}",
+                                       guess=f"{head} {guess}"))
+            raise ParseError(texts("err.unknown_subcommand", group=head, sub=sub[:40],
+                                   subs=", ".join(subs)))
+        elif head in table.defaults:
             command = table.get(f"{head} {table.defaults[head]}")
         else:
-            subs = ", ".join(c.words[1] for c in table.subcommands(head))
-            if sub is None:
-                raise ParseError(texts("err.need_subcommand", group=head, subs=subs))
-            raise ParseError(texts("err.unknown_subcommand", group=head, sub=sub[:40],
-                                   subs=subs))
+            raise ParseError(texts("err.need_subcommand", group=head, subs=", ".join(subs)))
     else:
         command = table.get(head)
     if command is None:
@@ -119,10 +124,6 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
                 continue
         positional.append(tok.value)
     return ParsedLine(command, tuple(positional), named)
-
-
-def _looks_like_argument(tok: Token) -> bool:
-    return tok.quoted or bool(_NAMED.match(tok.raw)) or not tok.value.isalpha()
 
 
 def _closest(word: str, options: list[str]) -> str | None:
@@ -178,7 +179,7 @@ def bind(command: Command, positional: tuple[str, ...], named: dict[str, str], t
 def _fits(arg: Arg, word: str, moods: dict[str, int]) -> bool:
     w = word.lower()
     if arg.kind is Kind.INT:
-        return _is_int(w)
+        return _is_int(w.removeprefix("#"))
     if arg.kind is Kind.MOOD:
         return _is_int(w) or w in moods or bool(re.fullmatch(r"-?\d+/5", w))
     if arg.kind is Kind.CHOICE:
@@ -207,6 +208,7 @@ def convert(arg: Arg, raw: str, texts: Texts, moods: dict[str, int], command: Co
         return value
     low = value.lower()
     if arg.kind is Kind.INT:
+        low = low.removeprefix("#")  # `ack #12` as the page shows it
         if not _is_int(low):
             raise ParseError(texts("err.not_a_number", name=arg.name, value=value[:40],
                                    usage=command.usage()))

@@ -138,4 +138,115 @@ MESSAGES: dict[str, str] = {
     "step.10": "We keep taking inventory and admit mistakes promptly.",
     "step.11": "We practise reflection and attunement, to each other and ourselves.",
     "step.12": "We carry this forward, helping newer members grow in relational integrity.",
+    # -- availability ----------------------------------------------------------------------
+    "err.snooze_too_long": "A snooze can last at most 90 days; for longer, use available off.",
+    "err.snooze_until": '"{value}" is not a time I understand; use a duration like 8h or 2d, '
+                        "a time like 07:00, or a date like 2026-12-01.",
+    "available.no_windows_hint": "You have no windows yet, so no page will reach you; set them "
+                                 "like: available set mon-fri 21:00-02:00, sat-sun any",
+    "available.test_page": "Test page from {circle}: this is how a lifeline page will reach "
+                           "you. Nothing to do now.",
+    "available.off": "You're no longer reachable for lifeline pages. Thank you for the time "
+                     "you were.",
+    "available.snoozed": "Snoozed until {until} ({tz}): no pages until then.",
+    "available.never_set": "You haven't set up availability yet. To be reachable for the "
+                           "lifeline: available set mon-fri 21:00-02:00, sat-sun any",
+    "available.state_on": "on",
+    "available.state_off": "off",
+    "available.yes": "yes",
+    "available.no": "no",
+    "available.summary": "Lifeline availability: {state}; windows: {windows} ({tz}); "
+                         "emergency pages outside them: {emergency}.",
+    "available.now_yes": "Right now a page could reach you.",
+    "available.now_no": "Right now no page would reach you.",
+    # -- lifeline ------------------------------------------------------------------------------
+    "lifeline.resources_head": "Peers are not professionals. If you are in danger now, "
+                               "call your local emergency number. Crisis lines:",
+    "lifeline.no_circle": "You're not in a circle yet, so I can't page anyone for you; "
+                          "join a circle's room first.",
+    "lifeline.join_first": "You're not a member of {circle} yet, so I can't page anyone for "
+                           "you; type join in its room to become one.",
+    "lifeline.still_open": "Your request #{id} is still open and I'm still with it; anything "
+                           "you add goes only to the peer who takes it.",
+    "lifeline.too_many": "You've reached today's number of requests, so I won't page again "
+                         "now; please use the lines above, and know it's okay to reach out.",
+    "lifeline.room_notice": "{name} asked the circle for a peer to talk to. If you can be "
+                            "there, watch your direct messages.",
+    "lifeline.finding": "Finding someone for you now (request #{id}). I'll tell you here who "
+                        "is coming. You can stop it any time with call cancel.",
+    "lifeline.none_reachable_reply": "No one is reachable right now; I've sent you the "
+                                     "resources again. You are not alone in this.",
+    "lifeline.page": "Lifeline page #{id} from {circle}: {name} is looking for a peer to talk "
+                     "to ({time} your time). Reply ack {id} if you'll take it, or decline {id} "
+                     "if you can't right now.",
+    "lifeline.page_emergency": "Emergency lifeline page #{id} from {circle}: {name} is "
+                               "looking for a peer and no one else is reachable ({time} your "
+                               "time). Reply ack {id} if you'll take it, or decline {id}.",
+    "lifeline.fallback": "I couldn't reach a peer for request #{id} yet. Please don't wait "
+                         "for us: if you are in immediate danger, call your local emergency "
+                         "number. If someone says yes later, I'll still tell you.",
+    "lifeline.fallback_notice": "A lifeline request in {circle} found no one reachable. The "
+                                "person has been given the crisis resources. No details are "
+                                "shared; being reachable is how to help.",
+    "lifeline.no_open_page": "You have no open lifeline page; nothing changed.",
+    "lifeline.which_page": "You have several open pages ({ids}); say which, as in {verb} "
+                           "{first}.",
+    "lifeline.not_paged": "You weren't paged for request #{id}; nothing changed.",
+    "lifeline.claimed_requester_gone": "Thank you. The person who asked has since left the "
+                                       "circle.",
+    "lifeline.coming": "{name} is coming. Reach them at {contact}. I'll check in {minutes} "
+                       "minutes from now; type call connected once you've talked.",
+    "lifeline.note_is": "They wrote: “{note}”.",
+    "lifeline.no_note": "They didn't leave a note.",
+    "lifeline.you_took_it": "Thank you for taking it. Please reach {name} now at {contact}. "
+                            "{note} Peers refer, they don't assess; if they're in danger, "
+                            "share these: {resources}",
+    "lifeline.already_claimed": "Thank you: {name} already has request #{id}, so nothing "
+                                "changed.",
+    "lifeline.already_closed": "Request #{id} has closed; thank you for answering.",
+    "lifeline.page_covered": "Lifeline page #{id}: someone's on it, thank you.",
+    "lifeline.page_closed": "Lifeline page #{id}: no longer needed, thank you.",
+    "lifeline.decline_noted_closed": "Thanks; that request is already taken care of.",
+    "lifeline.declined": "Thanks for saying so; I'll ask someone else. Take care of yourself.",
+    "lifeline.nothing_open": "You have no open lifeline request; nothing changed.",
+    "lifeline.cancelled_to_claimer": "Request #{id} was cancelled by the person who asked. "
+                                     "Thank you for being there.",
+    "lifeline.cancelled": "Cancelled. I've told anyone I paged. Reach out again any time.",
+    "lifeline.resolved": "Resolved. Thank you both. I'll check in gently tomorrow unless you "
+                         "said followup:no.",
+    "lifeline.connected_already": "You're already marked as connected.",
+    "lifeline.not_claimed_yet": "No one has taken the request yet, so there's no one to be "
+                                "connected with; I'm still paging.",
+    "lifeline.connected": "Good: marked as connected. Type call resolve when you're done.",
+    "lifeline.connected_question": "Did you connect (request #{id})? Type call connected if "
+                                   "you have. If not, I'll start looking for someone else in a "
+                                   "few minutes.",
+    "lifeline.lapsed_to_claimer": "No confirmation for request #{id}, so I've asked others "
+                                  "too. No blame: thank you for saying yes.",
+    "lifeline.lapsed_to_requester": "I haven't heard that you connected (request #{id}), so "
+                                    "I'm finding someone else now.",
+    "lifeline.followup": "Checking in after yesterday. How are you today? No need to answer; "
+                         "{circle} is here.",
+    "report.head": "Lifeline in {name}, last {days} days: {n} requests.",
+    "report.first_page": "Time to first page: p50 {p50}, p90 {p90} ({n} requests).",
+    "report.claim": "Time to claim: p50 {p50}, p90 {p90} ({n} requests).",
+    "report.connected": "Time to connected: p50 {p50}, p90 {p90} ({n} requests).",
+    "report.fallback": "Fallback rate: {rate}% ({count} requests reached no one in time).",
+    "report.pages": "Pages per request: {per}.",
+    "report.gaps": "Coverage gaps: {hours} hours per week with no reachable member "
+                   "(by today's availability).",
+    "report.late": "Watchdog: {count} lifeline timers fired more than 2 minutes late.",
+    "help.available.show": "your lifeline availability, and whether a page could reach you now",
+    "help.available.set": "be reachable in weekly windows, e.g. mon-fri 21:00-02:00, sat-sun "
+                          "any",
+    "help.available.on": "be reachable again (sends you a test page)",
+    "help.available.off": "stop being reachable",
+    "help.available.snooze": "no pages for a while: 8h, 07:00, or a date",
+    "help.call.open": "ask for a peer to talk to, now; add a note only the peer will see",
+    "help.call.cancel": "you no longer need someone",
+    "help.call.resolve": "close your request (followup:no skips tomorrow's check-in)",
+    "help.call.connected": "say that you and your peer have talked",
+    "help.ack": "I'll take it: answer a lifeline page",
+    "help.decline": "can't right now: pass a lifeline page on",
+    "help.lifeline.report": "how the lifeline is doing in this circle, never per person",
 }

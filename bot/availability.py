@@ -1,0 +1,157 @@
+"""`available ...`: a member's consent to be paged, with windows in their own timezone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.context import Ctx, Registry, UserError
+from bot.durations import parse_duration
+from bot.outbox import PRIORITY_LIFELINE
+from bot.timezones import resolve_timezone
+from bot.windows import WindowError, describe, inside_text, parse_windows
+from storage.models import Availability
+
+handlers = Registry()
+
+DEFAULT_SNOOZE = timedelta(hours=8)
+
+
+async def availability_of(ctx: Ctx) -> Availability:
+    assert ctx.member is not None and ctx.circle is not None
+    row = await ctx.session.get(Availability, ctx.member.id)
+    if row is None:
+        row = Availability(member_id=ctx.member.id, enabled=False, windows="",
+                           timezone=ctx.circle.timezone, accept_emergency=False,
+                           updated_at=ctx.now)
+        ctx.session.add(row)
+    return row
+
+
+@handlers.command("available set")
+async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
+    text: str = args["windows"]
+    tz = args["timezone"]
+    words = text.split()
+    if tz is None and words and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        # `available set mon-fri 21:00-02:00 Europe/Berlin`: the timezone may come last.
+        found, guess = resolve_timezone(words[-1])
+        if found is None:
+            raise UserError(ctx.t("err.timezone_suggest", value=words[-1][:60], guess=guess))
+        tz, text = found, " ".join(words[:-1])
+    try:
+        windows = parse_windows(text)
+    except WindowError as exc:
+        raise UserError(str(exc)) from None
+    row = await availability_of(ctx)
+    row.windows = describe(windows)
+    if tz is not None:
+        row.timezone = tz
+    if args["emergency"] is not None:
+        row.accept_emergency = bool(args["emergency"])
+    was_enabled = row.enabled
+    row.enabled = True
+    row.updated_at = ctx.now
+    if not was_enabled:
+        _test_page(ctx)
+    return _describe(ctx, row)
+
+
+@handlers.command("available on")
+async def available_on(ctx: Ctx, args: dict[str, Any]) -> str:
+    row = await availability_of(ctx)
+    row.enabled = True
+    row.snoozed_until = None
+    if args["emergency"] is not None:
+        row.accept_emergency = bool(args["emergency"])
+    row.updated_at = ctx.now
+    _test_page(ctx)
+    text = _describe(ctx, row)
+    if not row.windows:
+        text += "\n" + ctx.t("available.no_windows_hint")
+    return text
+
+
+def _test_page(ctx: Ctx) -> None:
+    """Sent now, so a closed DM is found at 2pm, not at 4am."""
+    assert ctx.person is not None and ctx.circle is not None
+    ctx.dm(ctx.person, ctx.t("available.test_page", circle=ctx.circle.name),
+           label="test-page", priority=PRIORITY_LIFELINE)
+
+
+@handlers.command("available off")
+async def available_off(ctx: Ctx, args: dict[str, Any]) -> str:
+    row = await availability_of(ctx)
+    row.enabled = False
+    row.updated_at = ctx.now
+    return ctx.t("available.off")
+
+
+@handlers.command("available snooze")
+async def available_snooze(ctx: Ctx, args: dict[str, Any]) -> str:
+    row = await availability_of(ctx)
+    until = _snooze_until(ctx, (args["until"] or "").strip(), row.timezone)
+    row.snoozed_until = until
+    row.updated_at = ctx.now
+    local = until.astimezone(ZoneInfo(row.timezone))
+    return ctx.t("available.snoozed", until=local.strftime("%a %d %b %H:%M"), tz=row.timezone)
+
+
+def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
+    if not text:
+        return ctx.now + DEFAULT_SNOOZE
+    delta = parse_duration(text)
+    if delta is not None:
+        if delta > timedelta(days=90):
+            raise UserError(ctx.t("err.snooze_too_long"))
+        return ctx.now + delta
+    local_now = ctx.now.astimezone(ZoneInfo(tz))
+    try:
+        if len(text) <= 5 and ":" in text:
+            hour, minute = (int(p) for p in text.split(":"))
+            candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if candidate <= local_now:
+                candidate += timedelta(days=1)
+            return candidate.astimezone(ZoneInfo("UTC"))
+        day = datetime.fromisoformat(text)
+        local = day.replace(tzinfo=ZoneInfo(tz)) if day.tzinfo is None else day
+        if local <= ctx.now or local - ctx.now > timedelta(days=90):
+            raise ValueError
+        return local.astimezone(ZoneInfo("UTC"))
+    except ValueError:
+        raise UserError(ctx.t("err.snooze_until", value=text[:40])) from None
+
+
+@handlers.command("available show")
+async def available_show(ctx: Ctx, args: dict[str, Any]) -> str:
+    row = await ctx.session.get(Availability, ctx.member.id) if ctx.member else None
+    if row is None:
+        return ctx.t("available.never_set")
+    return _describe(ctx, row)
+
+
+def _describe(ctx: Ctx, row: Availability) -> str:
+    state = ctx.t("available.state_on" if row.enabled else "available.state_off")
+    lines = [ctx.t("available.summary", state=state, windows=row.windows or "-",
+                   tz=row.timezone,
+                   emergency=ctx.t("available.yes" if row.accept_emergency else "available.no"))]
+    if row.snoozed_until is not None and row.snoozed_until > ctx.now:
+        local = row.snoozed_until.astimezone(ZoneInfo(row.timezone))
+        lines.append(ctx.t("available.snoozed", until=local.strftime("%a %d %b %H:%M"),
+                           tz=row.timezone))
+    now_in = row.enabled and inside_text(row.windows, row.timezone, ctx.now) and not (
+        row.snoozed_until is not None and row.snoozed_until > ctx.now)
+    lines.append(ctx.t("available.now_yes" if now_in else "available.now_no"))
+    return "\n".join(lines)
+
+
+async def enabled_rows(ctx: Ctx, circle_id: int) -> list[Availability]:
+    from storage.models import Member
+
+    return list((await ctx.session.execute(
+        select(Availability).join(Member, Member.id == Availability.member_id)
+        .where(Member.circle_id == circle_id, Availability.enabled.is_(True))
+    )).scalars())

@@ -1,0 +1,104 @@
+"""`lifeline report`: how the lifeline is doing for a circle. Never per person."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.availability import enabled_rows
+from bot.context import Ctx, Registry
+from bot.timers import LATE_AFTER
+from bot.windows import inside_text
+from storage.models import LifelinePage, LifelineRequest, Timer
+
+handlers = Registry()
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least pct% of values at or below."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    minutes, rest = divmod(s, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def _spans(reqs: list[LifelineRequest], attr: str) -> list[float]:
+    return [(getattr(r, attr) - r.opened_at).total_seconds() for r in reqs
+            if getattr(r, attr) is not None]
+
+
+async def coverage_gap_hours(ctx: Ctx, circle_id: int, since: datetime, until: datetime
+                             ) -> int:
+    """Whole hours in [since, until) at whose start no opted-in member's window is open."""
+    rows = await enabled_rows(ctx, circle_id)
+    start = since.replace(minute=0, second=0, microsecond=0)
+    if start < since:
+        start += timedelta(hours=1)
+    gaps, instant = 0, start
+    while instant < until:
+        if not any(inside_text(a.windows, a.timezone, instant) for a in rows):
+            gaps += 1
+        instant += timedelta(hours=1)
+    return gaps
+
+
+@handlers.command("lifeline report")
+async def report(ctx: Ctx, args: dict[str, Any]) -> str:
+    circle = ctx.circle
+    assert circle is not None
+    days = 7 if args["period"] == "7d" else 30
+    since = ctx.now - timedelta(days=days)
+    reqs = list((await ctx.session.execute(
+        select(LifelineRequest).where(LifelineRequest.circle_id == circle.id,
+                                      LifelineRequest.opened_at >= since)
+    )).scalars())
+    ids = [r.id for r in reqs]
+    pages = 0
+    if ids:
+        pages = int((await ctx.session.execute(
+            select(func.count()).select_from(LifelinePage)
+            .where(LifelinePage.request_id.in_(ids))
+        )).scalar_one())
+    weeks = days / 7
+    gaps = await coverage_gap_hours(ctx, circle.id, since, ctx.now)
+    late = await _late_timers(ctx, set(ids), since)
+    n = len(reqs)
+    lines = [ctx.t("report.head", name=circle.name, days=days, n=n)]
+    for label, attr in (("report.first_page", "first_page_at"),
+                        ("report.claim", "first_claimed_at"),
+                        ("report.connected", "connected_at")):
+        spans = _spans(reqs, attr)
+        lines.append(ctx.t(label, p50=fmt_seconds(percentile(spans, 50)),
+                           p90=fmt_seconds(percentile(spans, 90)), n=len(spans)))
+    fallbacks = sum(1 for r in reqs if r.fallback_at is not None)
+    lines.append(ctx.t("report.fallback", rate=f"{(fallbacks / n * 100) if n else 0:.0f}",
+                       count=fallbacks))
+    lines.append(ctx.t("report.pages", per=f"{(pages / n) if n else 0:.1f}"))
+    lines.append(ctx.t("report.gaps", hours=f"{gaps / weeks:.1f}".removesuffix(".0")))
+    if late:
+        lines.append(ctx.t("report.late", count=late))
+    return "\n".join(lines)
+
+
+async def _late_timers(ctx: Ctx, request_ids: set[int], since: datetime) -> int:
+    if not request_ids:
+        return 0
+    rows = (await ctx.session.execute(
+        select(Timer).where(Timer.kind.like("lifeline.%"), Timer.fired_at >= since)
+    )).scalars()
+    return sum(1 for t in rows if (t.payload or {}).get("request_id") in request_ids
+               and t.fired_at is not None and t.fired_at - t.due_at > LATE_AFTER)

@@ -1,0 +1,12 @@
+"""How to name a person so the platform links them (the one place that knows the forms)."""
+
+from __future__ import annotations
+
+from storage.models import Person
+
+
+def mention(person: Person) -> str:
+    if person.platform == "discord":
+        return f"<@{person.platform_user_id}>"
+    uid = person.platform_user_id
+    return uid if uid.startswith("@") else f"@{uid}"

@@ -1,0 +1,147 @@
+"""Weekly availability windows in a member's own timezone: `mon-fri 21:00-02:00, sat-sun any`.
+
+A window that ends at or before its start crosses midnight and belongs to the day it starts
+on (Friday 21:00-02:00 reaches into Saturday morning). Checks convert the instant to the
+member's local wall-clock time, so windows follow DST changes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {"daily": tuple(range(7)), "everyday": tuple(range(7)), "all": tuple(range(7)),
+                "weekdays": (0, 1, 2, 3, 4), "weekends": (5, 6), "weekend": (5, 6)}
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+
+
+class WindowError(ValueError):
+    """Its message says what is wrong with the windows and shows the right form."""
+
+
+@dataclass(frozen=True)
+class Window:
+    days: tuple[int, ...]  # 0 = Monday
+    start: time | None  # None: all day ("any")
+    end: time | None
+
+    def contains(self, local: datetime) -> bool:
+        weekday, t = local.weekday(), local.time()
+        if self.start is None or self.end is None:
+            return weekday in self.days
+        if self.start < self.end:
+            return weekday in self.days and self.start <= t < self.end
+        # Crosses midnight: the evening of a listed day, or the early hours after it.
+        return (weekday in self.days and t >= self.start) or (
+            (weekday - 1) % 7 in self.days and t < self.end)
+
+    def describe(self) -> str:
+        days = _describe_days(self.days)
+        if self.start is None or self.end is None:
+            return f"{days} any"
+        return f"{days} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+FORM = "mon-fri 21:00-02:00, sat-sun any"
+
+
+def parse_windows(text: str) -> list[Window]:
+    entries = [e.strip() for e in text.replace(";", ",").split(",") if e.strip()]
+    if not entries:
+        raise WindowError(f"no windows given; write them like: {FORM}")
+    windows = [_parse_entry(e) for e in entries]
+    return windows
+
+
+def _parse_entry(entry: str) -> Window:
+    words = entry.lower().split()
+    if len(words) == 1:
+        if words[0] in ("any", "always", "anytime"):
+            return Window(tuple(range(7)), None, None)
+        if "-" in words[0] and ":" in words[0]:
+            return _with_times(tuple(range(7)), words[0], entry)
+        if _is_days(words[0]):
+            return Window(_parse_days(words[0], entry), None, None)
+        raise WindowError(f'"{entry[:40]}" is not a window; write one like: {FORM}')
+    if len(words) != 2:
+        raise WindowError(f'"{entry[:40]}" is not a window; write each as days and hours, '
+                          f"like: {FORM}")
+    days = _parse_days(words[0], entry)
+    if words[1] in ("any", "always", "anytime", "all-day"):
+        return Window(days, None, None)
+    return _with_times(days, words[1], entry)
+
+
+def _is_days(word: str) -> bool:
+    return word in _DAY_ALIASES or all(p[:3] in DAYS for p in word.split("-") if p)
+
+
+def _parse_days(word: str, entry: str) -> tuple[int, ...]:
+    if word in _DAY_ALIASES:
+        return _DAY_ALIASES[word]
+    parts = word.split("-")
+    idx = []
+    for p in parts:
+        if p[:3] not in DAYS or not p.startswith(p[:3]) or len(p) < 3:
+            raise WindowError(f'"{p[:20]}" is not a day; use mon, tue, wed, thu, fri, sat, sun '
+                              f"or a range like mon-fri")
+        idx.append(DAYS.index(p[:3]))
+    if len(idx) == 1:
+        return (idx[0],)
+    if len(idx) != 2:
+        raise WindowError(f'"{word[:20]}" is not a day range; write it like mon-fri')
+    first, last = idx
+    span = (last - first) % 7
+    return tuple((first + i) % 7 for i in range(span + 1))
+
+
+def _with_times(days: tuple[int, ...], word: str, entry: str) -> Window:
+    if word.count("-") != 1:
+        raise WindowError(f'"{word[:20]}" is not a time range; write it like 21:00-02:00')
+    a, b = word.split("-")
+    start, end = _parse_time(a), _parse_time(b)
+    if start == end:
+        raise WindowError(f'"{word[:20]}" starts and ends at the same time; for all day write '
+                          f"any, as in sat-sun any")
+    return Window(days, start, end)
+
+
+def _parse_time(word: str) -> time:
+    m = _TIME.match(word)
+    if m:
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if word in ("24", "24:00"):
+            return time(0, 0)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise WindowError(f'"{word[:10]}" is not a time; use HH:MM from 00:00 to 23:59, '
+                      f"as in mon-fri 21:00-02:00")
+
+
+def _describe_days(days: tuple[int, ...]) -> str:
+    if len(days) == 7:
+        return "daily"
+    if len(days) > 1 and all((days[i] + 1) % 7 == days[i + 1] for i in range(len(days) - 1)):
+        return f"{DAYS[days[0]]}-{DAYS[days[-1]]}"
+    return "/".join(DAYS[d] for d in days)
+
+
+def describe(windows: list[Window]) -> str:
+    return ", ".join(w.describe() for w in windows)
+
+
+def inside(windows: list[Window], tz: str, instant: datetime) -> bool:
+    local = instant.astimezone(ZoneInfo(tz))
+    return any(w.contains(local) for w in windows)
+
+
+def inside_text(text: str, tz: str, instant: datetime) -> bool:
+    """For stored windows (already validated when set)."""
+    if not text:
+        return False
+    try:
+        return inside(parse_windows(text), tz, instant)
+    except WindowError:
+        return False
