@@ -268,12 +268,12 @@ async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
                resources_block(t, settings), label="fallback", priority=PRIORITY_LIFELINE)
     # Content-free notices: no name, no note; just that someone could not be reached.
     notify: dict[int, Person] = {p.id: p for p in await stewards(ctx.session, circle)}
-    for member, person in (await ctx.session.execute(
-        select(Member, Person).join(Person, Person.id == Member.person_id)
+    for person in (await ctx.session.execute(
+        select(Person).join(Member, Member.person_id == Person.id)
         .join(Availability, Availability.member_id == Member.id)
         .where(Member.circle_id == circle.id, Availability.enabled.is_(True),
                Availability.accept_emergency.is_(True))
-    )).all():
+    )).scalars():
         notify[person.id] = person
     for person in notify.values():
         if requester is not None and person.id == requester.person.id:
@@ -304,6 +304,17 @@ async def _page_for(ctx: Ctx, args: dict[str, Any], verb: str) -> tuple[Lifeline
     wanted: int | None = args["id"]
     if wanted is None:
         pages = await _open_pages(ctx, member_ids)
+        if not pages and member_ids:
+            # Pressed just after someone else: answer about that page, kindly.
+            recent = (await ctx.session.execute(
+                select(LifelinePage, LifelineRequest)
+                .join(LifelineRequest, LifelineRequest.id == LifelinePage.request_id)
+                .where(LifelinePage.member_id.in_(member_ids),
+                       LifelinePage.paged_at > ctx.now - timedelta(hours=1))
+                .order_by(LifelinePage.id.desc()).limit(1)
+            )).first()
+            if recent is not None:
+                return recent[0], recent[1]
         if not pages:
             raise UserError(ctx.t("lifeline.no_open_page"))
         if len(pages) > 1:
@@ -473,7 +484,7 @@ async def call_resolve(ctx: Ctx, args: dict[str, Any]) -> str:
 
 @handlers.command("call connected")
 async def call_connected(ctx: Ctx, args: dict[str, Any]) -> str:
-    req, circle = await _my_request(ctx, as_claimer=True)
+    req, _circle = await _my_request(ctx, as_claimer=True)
     if req.state == "CONNECTED":
         return ctx.t("lifeline.connected_already")
     if req.state != "CLAIMED":

@@ -90,9 +90,10 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
         if sub is not None and table.get(f"{head} {sub}") is not None:
             command = table.get(f"{head} {sub}")
             rest = rest[1:]
-        elif sub is not None and (_closest(sub, subs) or head not in table.defaults):
-            # A near-miss of a subcommand is a typo, not an argument: say so.
-            guess = _closest(sub, subs)
+        elif sub is not None and (_closest(sub, subs, 0.8) or head not in table.defaults):
+            # Only a very near miss of a subcommand is a typo; anything else is an argument
+            # of the default (`call need someone` must open a request at 4am).
+            guess = _closest(sub, subs, 0.8)
             if guess:
                 raise ParseError(texts("err.unknown_command_suggest", word=f"{head} {sub[:40]}",
                                        guess=f"{head} {guess}"))
@@ -126,8 +127,8 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
     return ParsedLine(command, tuple(positional), named)
 
 
-def _closest(word: str, options: list[str]) -> str | None:
-    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+def _closest(word: str, options: list[str], cutoff: float = 0.6) -> str | None:
+    found = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return found[0] if found else None
 
 

@@ -44,6 +44,10 @@ def test_positional_named_and_rest() -> None:
 
 def test_groups_default_and_subcommands() -> None:
     assert parse("circle")[0] == "circle info"
+    # Words after a group that are not a subcommand are the default's arguments.
+    assert parse("call need someone") == ("call open", {"note": "need someone", "room": False})
+    assert parse("call can't sleep")[1]["note"] == "can't sleep"
+    assert parse("call")[0] == "call open"
     assert parse("pact")[0] == "pact show"
     assert parse('circle setup "Riverbend circle" europe/berlin')[1] == {
         "name": "Riverbend circle", "timezone": "Europe/Berlin"}
