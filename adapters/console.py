@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +78,7 @@ class ConsoleSession:
         self.core: Core | None = None
         self.sender: OutboxSender | None = None
         self.last_actor: Actor | None = None
+        self.interactive = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -160,8 +160,8 @@ class ConsoleSession:
         if m:
             self.last_actor = Actor(m.group(1), bool(m.group(2)))
             text = m.group(3)
-        elif self.last_actor is not None and self.out is not None and sys.stdin.isatty():
-            text = stripped  # interactive: keep speaking as the last actor
+        elif self.last_actor is not None and self.interactive:
+            text = stripped  # at the keyboard: keep speaking as the last actor
         else:
             raise ScriptError('expected "@name> command", "@name dm> command", ":advance 5m", '
                               '":at 2026-11-23T09:00:00Z", ":restart" or "# comment"')
@@ -225,6 +225,7 @@ async def run_interactive(settings: Settings, db_path: str, stdin: TextIO,
                           out: TextIO) -> int:
     clock = SystemClock()
     session = ConsoleSession(settings, clock, out=out)
+    session.interactive = True
     await session.start()
     print(BANNER.format(db=db_path), file=out, flush=True)
     stop = asyncio.Event()
