@@ -24,13 +24,16 @@ class Runtime:
         self.senders = [OutboxSender(core.db, core.clock, d) for d in deliverers]
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._firing = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         core.on_commit(self._committed)
 
     def _committed(self, timers_changed: bool) -> None:
         for sender in self.senders:
             sender.wake.set()
         if timers_changed:
-            asyncio.get_running_loop().create_task(self._rearm())
+            task = asyncio.get_running_loop().create_task(self._rearm())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _rearm(self) -> None:
         due = await self.core.next_due_at()

@@ -190,6 +190,21 @@ async def test_a_crash_mid_fire_and_downtime_catch_up(console: ConsoleSession) -
     said += await run_lines(console, ":advance 4m")
     counts = Counter(paged(said))
     assert sum(counts.values()) == 4 and max(counts.values()) == 1
+    # The watchdog saw the wave timer fire 9 minutes late, and the report says so.
+    report = await run_lines(console, "@alice> lifeline report")
+    assert "Watchdog: 1 lifeline timers fired more than 2 minutes late." in report[0]
+
+
+async def test_the_room_hears_only_when_asked_and_never_the_note(
+        console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    said = await run_lines(console, "@rae dm> call the landlord came back")
+    assert not any(line.startswith("[room]") for line in said)
+    await run_lines(console, "@rae dm> call cancel")
+    said = await run_lines(console, "@rae dm> call room:yes the landlord came back")
+    room = [line for line in said if line.startswith("[room]")]
+    assert room == ["[room] rae asked the circle for a peer to talk to. If you can be there, "
+                    "watch your direct messages."]
 
 
 async def test_an_unconfirmed_claim_lapses_and_paging_resumes(console: ConsoleSession) -> None:
