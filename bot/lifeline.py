@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select, update
 
 from bot.circle_settings import CircleSettings
 from bot.context import Ctx, Registry, UserError
-from bot.membership import stewards
+from bot.membership import circles_of, member_of, stewards
 from bot.mentions import mention
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
@@ -115,6 +115,15 @@ def _local(instant: datetime, tz: str) -> str:
 @handlers.command("call open")
 async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
     circle, member = ctx.circle, ctx.member
+    chosen_note = ""
+    if circle is None and ctx.person is not None:
+        # In several circles and none named: at 4am we don't ask which; we pick the circle
+        # where most peers are reachable now, and say so.
+        circle = await _best_circle(ctx, await circles_of(ctx.session, ctx.person))
+        if circle is not None:
+            ctx.circle = circle
+            ctx.member = member = await member_of(ctx.session, circle, ctx.person)
+            chosen_note = ctx.t("lifeline.chose_circle", circle=circle.name)
     if circle is None:
         return ctx.t("lifeline.no_circle") + "\n" + default_resources(ctx)
     settings = ctx.settings
@@ -150,10 +159,22 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
         ctx.post(circle, ctx.circle_texts()("lifeline.room_notice",
                                             name=ctx.person.display_name))
     paged = await next_wave(ctx, req, circle)
-    head = resources + "\n" + ctx.t("lifeline.finding", id=req.id)
+    head = resources + "\n" + ctx.t("lifeline.finding", id=req.id) + chosen_note
     if not paged and req.state == "FALLBACK":
         return head + "\n" + ctx.t("lifeline.none_reachable_reply")
     return head
+
+
+async def _best_circle(ctx: Ctx, circles: list[Circle]) -> Circle | None:
+    best: tuple[int, int] | None = None
+    found: Circle | None = None
+    for circle in circles:
+        probe = LifelineRequest(id=0, requester_member_id=None,
+                                policy=ctx.settings_of(circle).lifeline_policy())
+        count = len(await reachable(ctx, probe, circle, emergency=False))
+        if best is None or (count, -circle.id) > best:
+            best, found = (count, -circle.id), circle
+    return found
 
 
 async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from adapters.console import ConsoleSession
 from bot import timers
 from bot.clock import FakeClock, parse_instant
-from bot.refs import Place, UserRef
+from bot.refs import Place, RoomRef, UserRef
 from storage.models import LifelinePage, LifelineRequest
 from tests.conftest import run_lines
 
@@ -318,3 +318,22 @@ async def test_report_matches_a_scenario_computed_by_hand(console: ConsoleSessio
     said = await run_lines(console, "@bob> lifeline report")
     assert said == ["[reply @bob] Only a steward can use lifeline report; ask your circle's "
                     "steward."]
+
+
+async def test_a_member_of_several_circles_is_not_asked_which_at_4am(
+        console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    core = console.core
+    assert core is not None
+    hill = Place(RoomRef("console", "hillside"))
+    for name, line in (("alice", "circle setup name:Hillside timezone:UTC"), ("rae", "join"),
+                       ("cy", "join"), ("di", "join")):
+        await core.handle_text(line, UserRef("console", name, name), hill)
+    for name in ("cy", "di"):
+        await core.handle_text("available set daily any circle:Hillside",
+                               UserRef("console", name, name), Place.direct())
+    await console.drain()
+    console.take()
+    said = await run_lines(console, "@rae dm> call")
+    assert "I'm asking in Hillside, where most peers are reachable now." in said[0]
+    assert sorted(paged(said)) == ["cy", "di"]

@@ -174,6 +174,8 @@ MESSAGES: dict[str, str] = {
                             "there, watch your direct messages.",
     "lifeline.finding": "Finding someone for you now (request #{id}). I'll tell you here who "
                         "is coming. You can stop it any time with call cancel.",
+    "lifeline.chose_circle": " You're in several circles; I'm asking in {circle}, where most "
+                             "peers are reachable now.",
     "lifeline.none_reachable_reply": "No one is reachable right now; I've sent you the "
                                      "resources again. You are not alone in this.",
     "lifeline.page": "Lifeline page #{id} from {circle}: {name} is looking for a peer to talk "
