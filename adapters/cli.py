@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--config", help="config file (default ./config.yaml or "
                                          "$PEERCIRCLE_CONFIG)")
+    from adapters.matrix.login import add_cross_sign_parser, add_login_parser
+
+    mx = sub.add_parser("matrix", help="Matrix account tasks")
+    matrix_sub = mx.add_subparsers(dest="matrix_cmd", required=True)
+    add_login_parser(matrix_sub)
+    add_cross_sign_parser(matrix_sub)
     return p
 
 
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"config: {problem}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(settings.logging.level.upper())
+    if args.cmd == "matrix":
+        from adapters.matrix.login import run_cross_sign, run_login
+
+        return (run_login if args.matrix_cmd == "login" else run_cross_sign)(args, settings)
     if args.cmd == "check-config":
         return _check_config(settings, path)
     if args.cmd == "migrate":
@@ -142,7 +152,7 @@ async def _run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     adapters = []
     if settings.matrix.enabled:
-        from adapters.matrix import MatrixAdapter  # type: ignore[import-not-found]
+        from adapters.matrix import MatrixAdapter
 
         matrix = MatrixAdapter(settings, core)
         adapters.append(matrix)
@@ -153,6 +163,13 @@ async def _run(settings: Settings) -> int:
     runtime = Runtime(core, deliverers)
     try:
         await asyncio.gather(runtime.run(stop), *(a.run(stop) for a in adapters))
+    except Exception as exc:
+        from adapters.matrix import MatrixStartError
+
+        if not isinstance(exc, MatrixStartError):
+            raise
+        print(str(exc), file=sys.stderr)  # a revoked token, a store of another device
+        return 2
     finally:
         await core.db.dispose()
     return 0

@@ -38,6 +38,7 @@ class Ctx:
     circle: Circle | None = None
     member: Member | None = None
     is_steward: bool = False
+    sent_at: datetime | None = None  # when the member sent the command, if the platform says
     extras: dict[str, Any] = field(default_factory=dict)
 
     def t(self, key: str, **values: object) -> str:

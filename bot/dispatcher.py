@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -53,13 +54,13 @@ class Core:
 
     # -- invocations --------------------------------------------------------------------
     async def handle_text(self, line: str, actor: UserRef, place: Place,
-                          event_id: str | None = None) -> Reply:
+                          event_id: str | None = None, sent_at: datetime | None = None) -> Reply:
         try:
             parsed = split_command(self.table, line, Texts())
         except ParseError as exc:
             return Reply(str(exc), ok=False)
         return await self.invoke(Invocation(parsed.command.path, actor, place, parsed.positional,
-                                            parsed.named, event_id))
+                                            parsed.named, event_id, sent_at))
 
     async def invoke(self, inv: Invocation) -> Reply:
         command = self.table.get(inv.command)
@@ -76,7 +77,8 @@ class Core:
                 person = await person_for(session, inv.actor, now)
                 ctx = Ctx(core=self, session=session, now=now,
                           out=OutboxWriter(session, now, cause), texts=Texts(person.language),
-                          place=inv.place, actor=inv.actor, person=person)
+                          place=inv.place, actor=inv.actor, person=person,
+                          sent_at=inv.sent_at)
                 await self._locate(ctx, command, inv)
                 args = bind(command, inv.positional,
                             {k: v for k, v in inv.named.items()}, ctx.texts,
@@ -130,10 +132,9 @@ class Core:
         ctx.circle = circle
         ctx.texts = Texts(person.language or circle.language)
         ctx.member = await member_of(ctx.session, circle, person)
-        ctx.is_steward = ctx.member is not None and await is_steward(
-            ctx.session, circle, person, place.actor_is_room_admin)
-        if place.actor_is_room_admin:
-            ctx.is_steward = True
+        if command.who is Who.STEWARD:  # two more queries, only where they matter
+            ctx.is_steward = place.actor_is_room_admin or (
+                ctx.member is not None and await is_steward(ctx.session, circle, person, False))
         if command.who is Who.MEMBER and ctx.member is None:
             raise UserError(ctx.t("err.not_member", circle=circle.name))
         if command.who is Who.STEWARD and not ctx.is_steward:

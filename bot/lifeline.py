@@ -45,6 +45,7 @@ FOLLOWUP_AFTER = timedelta(days=1)
 NIGHT = timedelta(hours=12)  # the window the per-night page cap counts over
 QUARTER = timedelta(minutes=15)
 CLAIM_MEMORY = timedelta(days=30)
+SEEN_LATE = timedelta(minutes=15)  # a `call` first seen this late asks before paging
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -131,6 +132,11 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
     if member is None:
         return ctx.t("lifeline.join_first", circle=circle.name) + "\n" + resources
     note: str | None = args["note"] or None
+    if ctx.sent_at is not None and ctx.now - ctx.sent_at > SEEN_LATE:
+        # Seen long after it was sent (the bot was down): paging people for a need that may
+        # have passed could wake them for nothing, and the member may have found help.
+        sent = _local(ctx.sent_at, circle.timezone)
+        return resources + "\n" + ctx.t("lifeline.seen_late", sent=sent)
     active = await active_request_of(ctx, [member.id])
     if active is not None:
         if note:  # a repeat `call` attaches to the open request

@@ -44,6 +44,7 @@ class Outgoing:
     attempts: int
     edit_target: Outgoing | None = None  # for edits: the original, with its platform id
     platform_message_id: str | None = None
+    priority: int = PRIORITY_NORMAL  # PRIORITY_LIFELINE (0) goes before everything else
 
 
 class DeliveryError(Exception):
@@ -255,4 +256,5 @@ class OutboxSender:
 def _outgoing(row: OutboxMessage, target: Outgoing | None = None) -> Outgoing:
     return Outgoing(id=row.id, key=row.key, kind=row.kind, text=row.text, room_id=row.room_id,
                     user_id=row.user_id, meta=dict(row.meta or {}), attempts=row.attempts,
-                    edit_target=target, platform_message_id=row.platform_message_id)
+                    edit_target=target, platform_message_id=row.platform_message_id,
+                    priority=row.priority)

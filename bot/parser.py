@@ -26,7 +26,11 @@ MAX_LINE = 8000
 
 
 class ParseError(Exception):
-    """A rejection: its message is the one sentence the member sees."""
+    """A rejection: its message is the one sentence the member sees. What the member typed
+    may be quoted in it, line breaks included, so white space is folded to keep one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
 
 
 @dataclass(frozen=True)

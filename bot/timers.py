@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -22,15 +24,15 @@ LATE_AFTER = timedelta(minutes=2)  # the watchdog's threshold
 
 
 async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: datetime, key: str,
-                   payload: dict[str, Any] | None = None) -> Timer | None:
-    """Add a timer unless one with this idempotency key exists (then it is left alone)."""
-    existing = (await session.execute(select(Timer).where(Timer.key == key))).scalar_one_or_none()
-    if existing is not None:
-        return None
-    timer = Timer(key=key, kind=kind, payload=payload or {}, due_at=due_at, created_at=now,
-                  attempts=0)
-    session.add(timer)
-    return timer
+                   payload: dict[str, Any] | None = None) -> bool:
+    """Add a timer unless one with this idempotency key exists (then it is left alone);
+    returns whether it was added. One statement: INSERT ... ON CONFLICT DO NOTHING."""
+    values = {"key": key, "kind": kind, "payload": payload or {}, "due_at": due_at,
+              "created_at": now, "attempts": 0}
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(Timer).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -139,9 +140,16 @@ def inside(windows: list[Window], tz: str, instant: datetime) -> bool:
 
 def inside_text(text: str, tz: str, instant: datetime) -> bool:
     """For stored windows (already validated when set)."""
+    windows = _stored(text)
+    return bool(windows) and inside(list(windows), tz, instant)
+
+
+@lru_cache(maxsize=4096)
+def _stored(text: str) -> tuple[Window, ...]:
+    # Stored windows are re-read at every wave for every member: parse each text once.
     if not text:
-        return False
+        return ()
     try:
-        return inside(parse_windows(text), tz, instant)
+        return tuple(parse_windows(text))
     except WindowError:
-        return False
+        return ()

@@ -65,7 +65,10 @@ class Circle(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("circle_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("circle_id", "person_id"),
+        Index("ix_members_person", "person_id"),  # a person's circles, on every DM command
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))
@@ -188,7 +191,11 @@ class LifelineRequest(Base):
     """A "call someone" request. Its policy is snapshotted when it opens."""
 
     __tablename__ = "lifeline_requests"
-    __table_args__ = (Index("ix_lifeline_requests_circle_opened", "circle_id", "opened_at"),)
+    __table_args__ = (
+        Index("ix_lifeline_requests_circle_opened", "circle_id", "opened_at"),
+        Index("ix_lifeline_requests_requester", "requester_member_id", "state"),
+        Index("ix_lifeline_requests_claimer", "claimed_by_member_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))

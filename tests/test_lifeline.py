@@ -337,3 +337,19 @@ async def test_a_member_of_several_circles_is_not_asked_which_at_4am(
     said = await run_lines(console, "@rae dm> call")
     assert "I'm asking in Hillside, where most peers are reachable now." in said[0]
     assert sorted(paged(said)) == ["cy", "di"]
+
+
+async def test_a_call_seen_late_asks_before_paging(console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    core = console.core
+    assert core is not None
+    rae = UserRef("console", "rae", "rae")
+    sent = console.clock.now() - timedelta(minutes=16)
+    reply = await core.handle_text("call", rae, Place.direct(), "ev1", sent_at=sent)
+    assert "Samaritans" in reply.text and "Do you still need someone?" in reply.text
+    await console.drain()
+    assert paged(console.take()) == []
+    reply = await core.handle_text("call", rae, Place.direct(), "ev2",
+                                   sent_at=console.clock.now() - timedelta(minutes=14))
+    await console.drain()
+    assert paged(console.take()) == ["bob"]

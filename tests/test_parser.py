@@ -70,7 +70,8 @@ def test_groups_default_and_subcommands() -> None:
      'visibility "everyone" is not one of the choices; use one of: circle, mentor, private.'),
     ("checkin " + "x" * 1001, "note is 1001 characters; the limit is 1000."),
     ("pact burn", 'I didn\'t expect "burn"; the form is: pact show'),
-    ("call cancle", 'I don\'t know "call cancle"; did you mean call cancel? Type help for the list.'),
+    ("call cancle",
+     'I don\'t know "call cancle"; did you mean call cancel? Type help for the list.'),
     ("", "That was an empty command; type help to see what I can do."),
 ])
 def test_rejections_are_one_clear_sentence(line: str, expected: str) -> None:

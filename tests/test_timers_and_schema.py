@@ -40,7 +40,7 @@ async def test_only_the_lease_holder_fires(db_spec: DbSpec, clock: FakeClock) ->
     async with db.transaction() as s:
         await timers.schedule(s, clock.now(), "test", clock.now(), "once")
         # Scheduling the same key again is a no-op: idempotent.
-        assert await timers.schedule(s, clock.now(), "test", clock.now(), "once") is None
+        assert await timers.schedule(s, clock.now(), "test", clock.now(), "once") is False
     [timer] = await timers.claim_due(db, clock.now(), "a")
     clock.advance(timedelta(minutes=3))  # a's lease ran out; b takes over
     [again] = await timers.claim_due(db, clock.now(), "b")

@@ -174,6 +174,9 @@ MESSAGES: dict[str, str] = {
                             "there, watch your direct messages.",
     "lifeline.finding": "Finding someone for you now (request #{id}). I'll tell you here who "
                         "is coming. You can stop it any time with call cancel.",
+    "lifeline.seen_late": "I only just saw your call from {sent} (I was offline), sorry. Do "
+                          "you still need someone? Type call again and I'll start paging at "
+                          "once.",
     "lifeline.chose_circle": " You're in several circles; I'm asking in {circle}, where most "
                              "peers are reachable now.",
     "lifeline.none_reachable_reply": "No one is reachable right now; I've sent you the "
@@ -251,4 +254,12 @@ MESSAGES: dict[str, str] = {
     "help.ack": "I'll take it: answer a lifeline page",
     "help.decline": "can't right now: pass a lifeline page on",
     "help.lifeline.report": "how the lifeline is doing in this circle, never per person",
+    # -- Matrix-only sentences -------------------------------------------------------------------
+    "matrix.room_saw_it": "I couldn't remove your message from the room, so the room saw what "
+                          "you typed; next time you can type it here, in our direct room.",
+    "matrix.no_direct_room": "I couldn't open a direct room with you; invite me to one and "
+                             "type your command there.",
+    "matrix.undecryptable": "I couldn't read an encrypted message here (I don't have its key "
+                            "yet). I've asked for it; if I don't answer soon, please send it "
+                            "again.",
 }

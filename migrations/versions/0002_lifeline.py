@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 21:21:51.667632
+Create Date: 2026-11-23 21:49:55.193589
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('lifeline_requests', schema=None) as batch_op:
         batch_op.create_index('ix_lifeline_requests_circle_opened', ['circle_id', 'opened_at'], unique=False)
+        batch_op.create_index('ix_lifeline_requests_claimer', ['claimed_by_member_id', 'state'], unique=False)
+        batch_op.create_index('ix_lifeline_requests_requester', ['requester_member_id', 'state'], unique=False)
 
     op.create_table('lifeline_pages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -77,14 +79,22 @@ def upgrade() -> None:
     with op.batch_alter_table('lifeline_pages', schema=None) as batch_op:
         batch_op.create_index('ix_lifeline_pages_member_paged', ['member_id', 'paged_at'], unique=False)
 
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.create_index('ix_members_person', ['person_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_index('ix_members_person')
+
     with op.batch_alter_table('lifeline_pages', schema=None) as batch_op:
         batch_op.drop_index('ix_lifeline_pages_member_paged')
 
     op.drop_table('lifeline_pages')
     with op.batch_alter_table('lifeline_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_lifeline_requests_requester')
+        batch_op.drop_index('ix_lifeline_requests_claimer')
         batch_op.drop_index('ix_lifeline_requests_circle_opened')
 
     op.drop_table('lifeline_requests')

@@ -1,0 +1,234 @@
+"""Helpers for the Matrix adapter tests: members as real nio clients (with end-to-end
+encryption), and the bot (core + runtime + adapter) run against the test Synapse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    Event,
+    InviteMemberEvent,
+    MatrixRoom,
+    RoomCreateResponse,
+    RoomSendResponse,
+)
+from nio.event_builders import EnableEncryptionBuilder
+
+from adapters.matrix import MatrixAdapter
+from bot.app import open_core
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.dispatcher import Core
+from bot.runtime import Runtime
+from tests.synapse_server import RegisteredUser, SynapseServer
+
+WAIT = 15.0
+
+
+@dataclass
+class Seen:
+    room_id: str
+    event: Any
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return self.event.source
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.event.source.get("content") or {}
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+
+@dataclass
+class Member:
+    """A person in a chat client: syncs, decrypts, accepts the bot's DM invites."""
+
+    hs: SynapseServer
+    user: RegisteredUser
+    store: Path
+    client: AsyncClient = field(init=False)
+    seen: list[Seen] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _new: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> Member:
+        self.store.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(self.hs.base_url, self.user.user_id,
+                                  device_id=self.user.device_id, store_path=str(self.store),
+                                  config=AsyncClientConfig(encryption_enabled=True,
+                                                           store_sync_tokens=False))
+        self.client.restore_login(self.user.user_id, self.user.device_id,
+                                  self.user.access_token)
+
+        async def on_event(room: MatrixRoom, event: Event) -> None:
+            self.seen.append(Seen(room.room_id, event))
+            self._new.set()
+
+        async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
+            if event.state_key == self.user.user_id and event.membership == "invite":
+                await self.client.join(room.room_id)
+
+        await self.client.sync(timeout=0, full_state=True)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        self.client.add_event_callback(on_event, Event)  # type: ignore[arg-type]
+        self.client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+        self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
+        return self
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        await self.client.close()
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    async def create_room(self, invite: list[str], *, encrypted: bool,
+                          bot_level: tuple[str, int] | None = None) -> str:
+        overrides = None
+        if bot_level is not None:
+            overrides = {"users": {bot_level[0]: bot_level[1]}}
+        resp = await self.client.room_create(
+            name="circle", invite=invite,
+            initial_state=[EnableEncryptionBuilder().as_dict()] if encrypted else [],
+            power_level_override=overrides)
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self.wait_for_room(resp.room_id)
+        return resp.room_id
+
+    async def wait_for_room(self, room_id: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while room_id not in self.client.rooms:
+            assert time.monotonic() < deadline, f"{self.user_id} never saw {room_id}"
+            await asyncio.sleep(0.05)
+
+    async def wait_member(self, room_id: str, user_id: str) -> None:
+        """Wait until `user_id` has joined `room_id` (as this member's client sees it)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            room = self.client.rooms.get(room_id)
+            if room is not None and user_id in room.users and user_id not in room.invited_users:
+                return
+            assert time.monotonic() < deadline, f"{user_id} never joined {room_id}"
+            await asyncio.sleep(0.05)
+
+    async def say(self, room_id: str, body: str) -> str:
+        resp = await self.client.room_send(room_id, "m.room.message",
+                                           {"msgtype": "m.text", "body": body},
+                                           ignore_unverified_devices=True)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        resp = await self.client.room_send(room_id, "m.reaction", {"m.relates_to": {
+            "rel_type": "m.annotation", "event_id": event_id, "key": key}},
+            ignore_unverified_devices=True)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    def from_user(self, sender: str, room_id: str | None = None,
+                  msgtype: str | None = None) -> list[Seen]:
+        return [s for s in self.seen
+                if s.source.get("sender") == sender and (room_id is None or s.room_id == room_id)
+                and (msgtype is None or s.content.get("msgtype") == msgtype)]
+
+    async def wait_for(self, pred: Callable[[Seen], bool], within: float = WAIT,
+                       what: str = "a message") -> Seen:
+        deadline = time.monotonic() + within
+        while True:
+            for s in self.seen:
+                if pred(s):
+                    return s
+            left = deadline - time.monotonic()
+            assert left > 0, f"{self.user_id} never saw {what}; saw {self.describe()}"
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), timeout=min(left, 0.5))
+
+    async def reply_to(self, event_id: str, sender: str, within: float = WAIT) -> Seen:
+        return await self.wait_for(
+            lambda s: s.source.get("sender") == sender and s.content.get(
+                "m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id,
+            within, f"a reply to {event_id}")
+
+    def describe(self) -> list[str]:
+        return [f"{s.source.get('sender')}@{s.room_id[:8]}:{s.source.get('type')}:"
+                f"{s.body[:60]!r}" for s in self.seen[-12:]]
+
+
+@dataclass
+class Bot:
+    adapter: MatrixAdapter
+    core: Core
+    stop: asyncio.Event
+    task: asyncio.Task[Any]
+
+    async def halt(self) -> None:
+        """Stop as a crash would leave things: nothing more is handled or sent."""
+        self.stop.set()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(self.task, 20)
+        await self.core.db.dispose()
+
+
+def bot_settings(hs: SynapseServer, bot: RegisteredUser, tmp: Path, **matrix: Any) -> Settings:
+    values: dict[str, Any] = {
+        "enabled": True, "homeserver": hs.base_url, "user_id": bot.user_id,
+        "device_id": bot.device_id, "access_token": bot.access_token,
+        "store_path": str(tmp / "store"), "pickle_key": "test-pickle-key",
+    }
+    values.update(matrix)
+    return Settings(database={"url": f"sqlite+aiosqlite:///{tmp / 'bot.db'}"}, matrix=values)
+
+
+async def start_bot(settings: Settings, *, patch: Callable[[MatrixAdapter], None] | None = None,
+                    **adapter_kw: Any) -> Bot:
+    core = await open_core(settings, SystemClock())
+    adapter_kw.setdefault("reconnect_base", 0.3)
+    adapter_kw.setdefault("reconnect_max", 2.0)
+    adapter_kw.setdefault("sync_timeout_ms", 3000)  # a quick stop; events still wake it at once
+    adapter = MatrixAdapter(settings, core, **adapter_kw)
+    if patch is not None:
+        patch(adapter)
+    runtime = Runtime(core, [adapter.deliverer])
+    stop = asyncio.Event()
+    task = asyncio.create_task(_run_both(runtime, adapter, stop))
+    ready = asyncio.create_task(adapter.ready.wait())
+    await asyncio.wait([ready, task], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()  # surfaces the start-up error
+    assert adapter.ready.is_set(), "the bot never finished its first sync"
+    return Bot(adapter, core, stop, task)
+
+
+async def _run_both(runtime: Runtime, adapter: MatrixAdapter, stop: asyncio.Event) -> None:
+    await asyncio.gather(runtime.run(stop), adapter.run(stop))
+
+
+@contextlib.asynccontextmanager
+async def members(hs: SynapseServer, tmp: Path, *names: str) -> AsyncIterator[list[Member]]:
+    started: list[Member] = []
+    try:
+        for name in names:
+            user = await hs.register(name)
+            started.append(await Member(hs, user, tmp / f"member-{name}").start())
+        yield started
+    finally:
+        for m in started:
+            await m.close()
