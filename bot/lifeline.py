@@ -12,6 +12,7 @@ Every transition happens in one transaction with its outbox rows and its next ti
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -523,34 +524,43 @@ async def call_connected(ctx: Ctx, args: dict[str, Any]) -> str:
 
 
 # -- timers -----------------------------------------------------------------------------------
-@handlers.timer("lifeline.wave")
-async def wave_due(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is None:
-        return
-    req, circle = loaded
+RequestTimer = Callable[[Ctx, LifelineRequest, Circle, dict[str, Any]], Awaitable[None]]
+
+
+def request_timer(kind: str) -> Callable[[RequestTimer], RequestTimer]:
+    """A lifeline timer handler gets its request and circle; gone ones are skipped."""
+    def deco(fn: RequestTimer) -> RequestTimer:
+        @handlers.timer(kind)
+        async def run(ctx: Ctx, payload: dict[str, Any]) -> None:
+            loaded = await _load(ctx, payload["request_id"])
+            if loaded is not None:
+                await fn(ctx, loaded[0], loaded[1], payload)
+        return fn
+    return deco
+
+
+@request_timer("lifeline.wave")
+async def wave_due(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
     if req.state != "PAGING" or req.wave + 1 != payload["wave"]:
         return  # stale: claimed, closed, or a decline already started this wave
     # After downtime this fires late, once: one wave now, not every missed one.
     await next_wave(ctx, req, circle)
 
 
-@handlers.timer("lifeline.give_up")
-async def give_up_due(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is None:
-        return
-    req, circle = loaded
+@request_timer("lifeline.give_up")
+async def give_up_due(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
     if req.state == "PAGING" and req.lapses == payload["round"]:
         await fallback(ctx, req, circle)
 
 
-@handlers.timer("lifeline.connect_check")
-async def connect_check(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is None:
-        return
-    req, circle = loaded
+@request_timer("lifeline.connect_check")
+async def connect_check(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
     if req.state != "CLAIMED" or req.lapses != payload["lapses"]:
         return
     for party in filter(None, [await _party(ctx, req.requester_member_id),
@@ -563,12 +573,10 @@ async def connect_check(ctx: Ctx, payload: dict[str, Any]) -> None:
                        {"request_id": req.id, "lapses": req.lapses})
 
 
-@handlers.timer("lifeline.lapse")
-async def lapse(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is None:
-        return
-    req, circle = loaded
+@request_timer("lifeline.lapse")
+async def lapse(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
     if req.state != "CLAIMED" or req.lapses != payload["lapses"]:
         return
     claimer = await _party(ctx, req.claimed_by_member_id)
@@ -598,19 +606,18 @@ async def lapse(ctx: Ctx, payload: dict[str, Any]) -> None:
     await next_wave(ctx, req, circle)
 
 
-@handlers.timer("lifeline.expire")
-async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is not None and loaded[0].state in ACTIVE:
-        await _close(ctx, loaded[0], loaded[1], "RESOLVED")
+@request_timer("lifeline.expire")
+async def expire(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
+    if req.state in ACTIVE:
+        await _close(ctx, req, circle, "RESOLVED")
 
 
-@handlers.timer("lifeline.followup")
-async def followup(ctx: Ctx, payload: dict[str, Any]) -> None:
-    loaded = await _load(ctx, payload["request_id"])
-    if loaded is None:
-        return
-    req, circle = loaded
+@request_timer("lifeline.followup")
+async def followup(
+    ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
+) -> None:
     requester = await _party(ctx, req.requester_member_id)
     if requester is not None and req.followup:
         t = ctx.texts_for(requester.person, circle)
