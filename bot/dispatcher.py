@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.commands import CIRCLE_ARG, Command, CommandTable, Where, Who
 from bot.config import Settings
 from bot.context import Ctx, Registry, UserError
+from bot.logs import log_failure
 from bot.membership import circle_for_room, circles_of, is_steward, member_of, person_for
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
@@ -92,9 +93,8 @@ class Core:
                 await session.flush()
         except (UserError, ParseError) as exc:
             return Reply(str(exc), ok=False, sensitive=command.sensitive)
-        except Exception:
-            # Never log the member's words; the traceback names only our code.
-            log.exception("command %s failed", command.path)
+        except Exception as exc:
+            log_failure(log, "command %s failed", command.path, exc=exc)
             return Reply(Texts()("err.internal"), ok=False)
         self._committed(bool(ctx.extras.get("timers_changed")))
         return Reply(text, sensitive=sensitive)
@@ -190,7 +190,8 @@ class Core:
                 await session.flush()
                 changed = bool(ctx.extras.get("timers_changed"))
         except Exception as exc:
-            log.exception("timer %s (%s) failed; will retry", timer.key, timer.kind)
+            log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind,
+                        exc=exc)
             await timers.release_after_error(self.db, timer, self.owner, now, type(exc).__name__)
             return False
         self._committed(changed)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.logs import log_failure
 from storage.db import Database
 from storage.models import OutboxMessage, Person
 
@@ -199,7 +200,7 @@ class OutboxSender:
                 await self._retry(row, exc.reason, delay)
             return False
         except Exception as exc:  # a bug or outage in the adapter must not lose the row
-            log.exception("outbox %s delivery failed", row.key)
+            log_failure(log, "outbox %s delivery failed", row.key, exc=exc)
             await self._retry(row, type(exc).__name__, backoff(row.attempts))
             return False
         return await self._finish(row, platform_id=platform_id)
@@ -243,8 +244,9 @@ class OutboxSender:
         while not stop.is_set():
             try:
                 await self.drain()
-            except Exception:
-                log.exception("outbox sender %s: drain failed; retrying", self.platform)
+            except Exception as exc:
+                log_failure(log, "outbox sender %s: drain failed; retrying", self.platform,
+                            exc=exc)
             self.wake.clear()
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=poll_seconds,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.dispatcher import Core
+from bot.logs import log_failure
 from bot.outbox import Deliverer, OutboxSender
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ class Runtime:
         async with self._firing:
             try:
                 await self.core.fire_due()
-            except Exception:
-                log.exception("due loop failed; the next poll retries")
+            except Exception as exc:
+                log_failure(log, "due loop failed; the next poll retries", exc=exc)
         await self._rearm()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -90,3 +90,29 @@ async def test_several_circles_in_a_dm_ask_which(console: ConsoleSession) -> Non
     said = await run_lines(console, "@alice dm> checkin 3 circle:hillside")
     assert said == ["[reply @alice] Checked in; the circle can see it.",
                     "[room] alice checked in: 3/5"]
+
+
+async def test_a_crash_on_odd_input_changes_nothing_and_logs_no_content(
+        console: ConsoleSession, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin")
+    core = console.core
+    assert core is not None
+
+    async def broken(ctx: object, args: dict[str, object]) -> str:
+        raise ValueError(f"bad value: {args['note']}")  # as a driver error quoting a parameter
+
+    monkeypatch.setitem(core.registry.commands, "checkin", broken)
+    before = await snapshot(console)
+    with caplog.at_level(logging.INFO):
+        said = await run_lines(console, "@alice> checkin 2 my secret sorrow")
+    assert said == ["[reply @alice] Something went wrong on my side and nothing was changed; "
+                    "please try again in a moment."]
+    assert await snapshot(console) == before
+    above_debug = [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG]
+    assert any("command checkin failed (ValueError)" in m for m in above_debug)
+    assert not any("secret sorrow" in m for m in above_debug)
+    assert not any(r.exc_info and "secret sorrow" in str(r.exc_info[1])
+                   for r in caplog.records if r.levelno > logging.DEBUG)

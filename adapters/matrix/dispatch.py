@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.logs import log_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -100,14 +102,14 @@ class Dispatcher:
                 if work.batch is not None:
                     work.batch.failed = True
                 raise
-            except Exception:
+            except Exception as exc:
                 if work.attempts >= self.attempts:
-                    log.exception("matrix: %s failed %d times; it will be retried after a "
-                                  "restart", work.label, work.attempts)
+                    log_failure(log, "matrix: %s failed %d times; it will be retried after a "
+                                "restart", work.label, work.attempts, exc=exc)
                     if work.batch is not None:
                         work.batch.failed = True
                     return
-                log.warning("matrix: %s failed; retrying", work.label, exc_info=True)
+                log.warning("matrix: %s failed (%s); retrying", work.label, type(exc).__name__)
                 await asyncio.sleep(0.5 * work.attempts)
 
     async def _flush(self) -> None:
