@@ -109,3 +109,14 @@ async def test_help_step_think(console: ConsoleSession) -> None:
     assert said[0].startswith("[reply @zoe] Step 12: We carry this forward")
     said = await run_lines(console, "@zoe dm> think")
     assert "True? Helpful? Inspiring? Necessary? Kind?" in said[0]
+
+
+async def test_checkin_notes_are_deleted_after_the_retention_period(
+        console: ConsoleSession) -> None:
+    await run_lines(console, SETUP + "@alice> circle settings retention_days:2\n"
+                    "@bob> checkin 3 a heavy day")
+    await run_lines(console, ":advance 1d")
+    assert "a heavy day" in (await run_lines(console, "@bob> checkins week"))[0]
+    await run_lines(console, ":advance 2d")
+    seen = (await run_lines(console, "@bob> checkins week"))[0]
+    assert "a heavy day" not in seen and "you: 3/5" in seen

@@ -353,3 +353,34 @@ async def test_a_call_seen_late_asks_before_paging(console: ConsoleSession) -> N
                                    sent_at=console.clock.now() - timedelta(minutes=14))
     await console.drain()
     assert paged(console.take()) == ["bob"]
+
+
+async def test_notes_are_forgotten_and_followups_can_be_declined(
+        console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    await run_lines(console, "@rae dm> call the note\n@bob dm> ack\n@rae dm> call connected\n"
+                    "@rae dm> call resolve followup:no")
+    said = await run_lines(console, ":advance 2d")
+    assert not any("Checking in after yesterday" in line for line in said)
+    core = console.core
+    assert core is not None
+    async with core.db.transaction() as s:
+        req = (await s.execute(select(LifelineRequest))).scalar_one()
+    assert req.state == "RESOLVED" and req.note == "the note"
+    await run_lines(console, ":advance 5d")  # lifeline_note_days defaults to 7
+    async with core.db.transaction() as s:
+        req = (await s.execute(select(LifelineRequest))).scalar_one()
+    assert req.note is None
+    # With the follow-up left on, it comes the next day, once.
+    await run_lines(console, "@rae dm> call\n@bob dm> ack\n@bob dm> call resolve")
+    said = await run_lines(console, ":advance 3d")
+    assert sum("[dm @rae] Checking in after yesterday" in line for line in said) == 1
+
+
+async def test_an_unanswered_request_closes_after_a_day(console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    said = await run_lines(console, "@rae dm> call\n:advance 25h")
+    assert any(line.startswith("[edit dm @bob] Lifeline page #1: no longer needed")
+               for line in said)
+    said = await run_lines(console, "@rae dm> call")
+    assert "request #2" in said[0]
