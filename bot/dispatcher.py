@@ -58,10 +58,29 @@ class Core:
                           event_id: str | None = None, sent_at: datetime | None = None) -> Reply:
         try:
             parsed = split_command(self.table, line, Texts())
-        except ParseError as exc:
-            return Reply(str(exc), ok=False)
+        except ParseError:
+            texts = await self._texts_for(actor, place)  # only on this path: a read or two
+            try:
+                split_command(self.table, line, texts)
+            except ParseError as exc:
+                return Reply(str(exc), ok=False)
+            raise
         return await self.invoke(Invocation(parsed.command.path, actor, place, parsed.positional,
                                             parsed.named, event_id, sent_at))
+
+    async def _texts_for(self, actor: UserRef, place: Place) -> Texts:
+        """The language to refuse a line in, before any command is known."""
+        async with self.db.transaction() as session:
+            person = (await session.execute(
+                select(Person).where(Person.platform == actor.platform,
+                                     Person.platform_user_id == actor.id))).scalar_one_or_none()
+            if person is not None and person.language:
+                return Texts(person.language)
+            if place.room is not None:
+                circle = await circle_for_room(session, place.room.platform, place.room.id)
+                if circle is not None:
+                    return Texts(circle.language)
+        return Texts()
 
     async def invoke(self, inv: Invocation) -> Reply:
         command = self.table.get(inv.command)
