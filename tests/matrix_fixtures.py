@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from nio import (
     AsyncClient,
@@ -18,6 +19,7 @@ from nio import (
     InviteMemberEvent,
     MatrixRoom,
     RoomCreateResponse,
+    RoomPreset,
     RoomSendResponse,
 )
 from nio.event_builders import EnableEncryptionBuilder
@@ -100,12 +102,14 @@ class Member:
         return self.user.user_id
 
     async def create_room(self, invite: list[str], *, encrypted: bool,
-                          bot_level: tuple[str, int] | None = None) -> str:
+                          bot_level: tuple[str, int] | None = None,
+                          is_direct: bool = False) -> str:
         overrides = None
         if bot_level is not None:
             overrides = {"users": {bot_level[0]: bot_level[1]}}
         resp = await self.client.room_create(
-            name="circle", invite=invite,
+            name=None if is_direct else "circle", invite=invite, is_direct=is_direct,
+            preset=RoomPreset.trusted_private_chat if is_direct else None,
             initial_state=[EnableEncryptionBuilder().as_dict()] if encrypted else [],
             power_level_override=overrides)
         assert isinstance(resp, RoomCreateResponse), resp
@@ -141,6 +145,14 @@ class Member:
             ignore_unverified_devices=True)
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
+
+    async def raw_event(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """The event as the homeserver stores it (ciphertext in an encrypted room)."""
+        path = (f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/event/"
+                f"{quote(event_id, safe='')}")
+        body: dict[str, Any] = await self.hs.request("GET", path,
+                                                     access_token=self.user.access_token)
+        return body
 
     def from_user(self, sender: str, room_id: str | None = None,
                   msgtype: str | None = None) -> list[Seen]:

@@ -31,6 +31,7 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
 )
+from nio.event_builders import RoomKeyRequestMessage
 
 from adapters.matrix import media
 from adapters.matrix.client import (
@@ -234,6 +235,7 @@ class MatrixAdapter:
         async with self.crypto_lock:
             try:
                 if client.outgoing_to_device_messages:
+                    _dedupe_key_requests(client)
                     await client.send_to_device_messages()
                 if client.should_upload_keys:
                     await client.keys_upload()
@@ -252,10 +254,7 @@ class MatrixAdapter:
                            history_only: bool) -> None:
         assert self.client is not None
         me = self.client.user_id
-        await self._keys_maintenance()
-        batch = self.dispatcher.new_batch(resp.next_batch)
-        for room_id, info in resp.rooms.invite.items():
-            await self._on_invite(room_id, info.invite_state)
+        to_handle: list[tuple[str, list[Any]]] = []
         for room_id, info in resp.rooms.join.items():
             self._invites_done.discard(room_id)
             if history_only:
@@ -268,7 +267,16 @@ class MatrixAdapter:
             for i, event in enumerate(events):
                 if is_own_join(event.source, me):
                     start = i + 1  # what came before the bot joined is history, not commands
+            to_handle.append((room_id, events[start:]))
             for event in events[start:]:
+                if isinstance(event, MegolmEvent) and event.sender != me:
+                    self._queue_key_request(event)  # goes out with the maintenance below
+        await self._keys_maintenance()
+        batch = self.dispatcher.new_batch(resp.next_batch)
+        for room_id, info in resp.rooms.invite.items():
+            await self._on_invite(room_id, info.invite_state)
+        for room_id, events in to_handle:
+            for event in events:
                 await self._enqueue(room_id, event, batch)
         await self._retry_undecryptable(batch)
         await self.dispatcher.seal(batch)
@@ -458,14 +466,16 @@ class MatrixAdapter:
         """Ask the sender's devices for the key once, tell the room once per session, and keep
         the event to handle when the key comes."""
         assert self.client is not None
+        client = self.client
         session = event.session_id
-        if session not in self._keys_requested:
-            self._keys_requested.add(session)
+        if self._queue_key_request(event):  # normally asked already, as the sync came in
             async with self.crypto_lock:
                 try:
-                    await self.client.request_room_key(event)
-                except Exception as exc:  # already requested, or offline: the notice still goes
-                    log.info("matrix: key request for a session failed: %s", type(exc).__name__)
+                    _dedupe_key_requests(client)
+                    await client.send_to_device_messages()
+                except Exception as exc:  # offline: the next sync's maintenance sends it
+                    log.info("matrix: key request for a session failed: %s",
+                             type(exc).__name__)
         pending = self._undecryptable.setdefault(session, [])
         if sum(len(v) for v in self._undecryptable.values()) < UNDECRYPTABLE_KEEP:
             pending.append((room_id, event, batch))
@@ -476,6 +486,24 @@ class MatrixAdapter:
                                                        reply_to=event.event_id),
                               txn=txn_id("undecryptable", session), priority=PRIORITY_REPLY,
                               label="undecryptable notice")
+
+    def _queue_key_request(self, event: MegolmEvent) -> bool:
+        """Ask for a session's key once: one request (its id is the session id) to the bot's
+        own other devices and to the device that sent the event, which is the one that has the
+        key. Returns whether a request was queued."""
+        assert self.client is not None
+        client = self.client
+        session = event.session_id
+        if not session or session in self._keys_requested or client.olm is None:
+            return False
+        self._keys_requested.add(session)
+        assert client.user_id and client.device_id
+        queue = client.outgoing_to_device_messages
+        queue.append(event.as_key_request(client.user_id, client.device_id))
+        if event.sender != client.user_id:
+            queue.append(event.as_key_request(event.sender, client.device_id,
+                                              device_id=event.device_id))
+        return True
 
     async def _retry_undecryptable(self, batch: Batch) -> None:
         assert self.client is not None
@@ -534,6 +562,24 @@ class MatrixAdapter:
         digest = hashlib.sha256(png_bytes).hexdigest()
         return await self.send_event(room_id, content, txn=txn_id("image", room_id + digest),
                                      priority=PRIORITY_REPLY, label="image", max_attempts=6)
+
+
+def _dedupe_key_requests(client: AsyncClient) -> None:
+    """nio queues a key request of its own at every failed decryption while it has a fresh Olm
+    session with the sender, until the first one has gone out: a burst of undecryptable events
+    would be a burst of identical requests. Keep one per recipient and request id."""
+    queue = client.outgoing_to_device_messages
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for message in queue:
+        if isinstance(message, RoomKeyRequestMessage):
+            key = (message.recipient, message.recipient_device, message.request_id)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(message)
+    if len(kept) != len(queue):
+        queue[:] = kept
 
 
 def _display_name(room: MatrixRoom | None, user_id: str) -> str:

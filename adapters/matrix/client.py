@@ -126,11 +126,22 @@ def jittered(attempt: int, base: float, cap: float) -> float:
 async def published_device_keys(client: AsyncClient) -> dict[str, Any] | None:
     """This device's keys as the homeserver has them (None when none are published)."""
     assert client.user_id and client.device_id
+    # nio's Api puts the token in the query string; an Authorization header beside it makes
+    # Synapse refuse the request (M_MISSING_TOKEN), so none is added here.
     method, path, data = Api.keys_query(client.access_token, {client.user_id})
-    resp = await client.send(method, path, data, {"Authorization":
-                                                  f"Bearer {client.access_token}",
-                                                  "Content-Type": "application/json"})
-    body = json.loads(await resp.text())
+    resp = await client.send(method, path, data, {"Content-Type": "application/json"})
+    try:
+        body = json.loads(await resp.text())
+    except ValueError:
+        body = {}
+    if resp.status != 200 or not isinstance(body, dict):
+        # Never read an error as "no keys yet": that would skip the check it guards.
+        errcode = body.get("errcode") if isinstance(body, dict) else None
+        raise MatrixStartError(
+            f"matrix: could not read the published keys of device {client.device_id} "
+            f"(HTTP {resp.status}{', ' + errcode if errcode else ''}); the start-up check "
+            "that the encryption store belongs to this device cannot run. Try again; if it "
+            "persists, check the homeserver")
     return body.get("device_keys", {}).get(client.user_id, {}).get(client.device_id)
 
 
