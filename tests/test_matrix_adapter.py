@@ -10,7 +10,7 @@ import shutil
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,11 +30,17 @@ from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import func, select
 
 from adapters.matrix import MatrixAdapter, MatrixStartError, TokenRevokedError
+from adapters.matrix.undecryptable import (
+    PendingEvent,
+    SessionMark,
+    UndecryptableStore,
+    session_key,
+)
 from bot.app import open_core
-from bot.clock import SystemClock
+from bot.clock import FakeClock, SystemClock
 from bot.config import Settings
 from bot.refs import Place, Reply, UserRef
-from storage.models import Checkin, OutboxMessage, Person, ProcessedEvent
+from storage.models import AdapterState, Checkin, OutboxMessage, Person, ProcessedEvent
 from tests.matrix_fixtures import Member, Seen, bot_settings, members, start_bot
 from tests.synapse_server import RegisteredUser, SynapseServer, is_available
 
@@ -616,6 +622,96 @@ async def test_undecryptable_events_one_request_one_notice_then_handled(
         await bot.halt()
 
 
+async def undecryptable_rows(bot_core: Any) -> list[str]:
+    async with bot_core.db.transaction() as s:
+        keys = (await s.execute(select(AdapterState.key).where(
+            AdapterState.platform == "matrix", AdapterState.key.startswith("undecrypt")))).all()
+    return sorted(k for (k,) in keys)
+
+
+async def test_undecryptable_event_survives_restart_then_handled_once(
+        synapse: SynapseServer, tmp_path: Path) -> None:
+    """The sync token moves past an event the bot cannot decrypt; the event waits in the
+    database, not in memory: after a restart its late key still gets it answered, once, and
+    its session gets no second key request or notice."""
+    bot_user = await synapse.register(unique("bot"))
+    me = bot_user.user_id
+    settings = bot_settings(synapse, bot_user, tmp_path)
+    bot = await start_bot(settings)
+    other = await Member(synapse, await synapse.login(bot_user),
+                         tmp_path / "bot-other-device").start()
+    requests: list[RoomKeyRequest] = []
+
+    async def on_request(event: RoomKeyRequest) -> None:
+        if event.requesting_device_id == bot_user.device_id:
+            requests.append(event)
+
+    other.client.add_to_device_callback(on_request, RoomKeyRequest)  # type: ignore[arg-type]
+    try:
+        async with members(synapse, tmp_path, unique("jo")) as (jo,):
+            room = await jo.create_room([me], encrypted=True)
+            await jo.wait_member(room, me)
+            device = await knows_device(jo, me, bot_user.device_id)
+            assert jo.client.blacklist_device(device)
+            asked_sender = record_key_requests(jo)
+
+            session, key, (before,) = await send_withholding_key(jo, room, ["!help checkin"])
+            notice = await jo.reply_to(before, me)
+            assert "couldn't read an encrypted message" in notice.body
+            await asyncio.wait_for(bot.adapter.dispatcher.idle.wait(), 5)
+            assert len(await undecryptable_rows(bot.core)) == 2  # the event and its session
+            deadline = asyncio.get_running_loop().time() + 5
+            while not (requests and asked_sender):
+                assert asyncio.get_running_loop().time() < deadline, "no key request went out"
+                await asyncio.sleep(0.1)
+            said = len(jo.from_user(me, room))
+            await bot.halt()
+
+            # A new process on the same database and store; then the same session goes on.
+            # (Its sends are watched: the homeserver would hide a repeated notice, as its
+            # transaction id is the first one's.)
+            labels: list[str] = []
+
+            def watch_sends(adapter: MatrixAdapter) -> None:
+                send = adapter.send_event
+
+                async def watched(*args: Any, **kw: Any) -> str:
+                    labels.append(kw["label"])
+                    return await send(*args, **kw)
+                adapter.send_event = watched  # type: ignore[method-assign]
+
+            bot = await start_bot(settings, patch=watch_sends)
+            after = await jo.say(room, "!help call")
+            assert jo.client.olm is not None
+            assert jo.client.olm.outbound_group_sessions[room].id == session
+            await asyncio.sleep(1.0)  # time for a second notice or request to show
+            assert len(jo.from_user(me, room)) == said, jo.describe()
+
+            await send_room_key_late(jo, room, device, session, key)
+            for cmd, topic in ((before, "checkin"), (after, "call")):
+                answer = await jo.wait_for(lambda s, cmd=cmd: s.source.get("sender") == me
+                                           and replies_to(s, cmd)
+                                           and "couldn't read" not in s.body,
+                                           what=f"the answer to {cmd}")
+                assert topic in answer.body
+            await asyncio.sleep(1.0)
+            for cmd in (before, after):
+                answers = [s for s in jo.from_user(me, room) if replies_to(s, cmd)
+                           and "couldn't read" not in s.body]
+                assert len(answers) == 1, cmd
+            notices = [s for s in jo.from_user(me, room) if "couldn't read" in s.body]
+            assert len(notices) == 1 and "undecryptable notice" not in labels, labels
+            assert labels.count("reply") == 2, labels  # each command handled once
+            assert [r.session_id for r in requests] == [session]
+            assert [r.session_id for r in asked_sender] == [session]
+            await asyncio.wait_for(bot.adapter.dispatcher.idle.wait(), 5)
+            # The events are gone from the table; the session's mark stays (for 24 hours).
+            assert await undecryptable_rows(bot.core) == [session_key(session)]
+    finally:
+        await other.close()
+        await bot.halt()
+
+
 # -- images -------------------------------------------------------------------------------
 
 def tiny_png(width: int = 3, height: int = 2) -> bytes:
@@ -726,3 +822,28 @@ async def published_ed25519(synapse: SynapseServer, user: RegisteredUser) -> str
                                  access_token=user.access_token)
     keys = body["device_keys"][user.user_id][user.device_id]["keys"]
     return str(keys[f"ed25519:{user.device_id}"])
+
+
+async def test_waiting_events_and_session_marks_expire_after_a_day(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """What waited 24 hours for a key is dropped at the next load, logged without content."""
+    settings = Settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"})
+    clock = FakeClock(datetime(2025, 3, 1, 12, tzinfo=UTC))
+    core = await open_core(settings, clock)
+    try:
+        store = UndecryptableStore(core.db, clock.now)
+        seen = clock.now().isoformat()
+        await store.record(PendingEvent("!r:x", "$secret-event", "sess", "@a:x", None, seen),
+                           SessionMark("sess", seen, requested=True, noticed=True))
+        clock.advance(timedelta(hours=23))
+        events, sessions = await store.load()
+        assert [e.event_id for e in events] == ["$secret-event"]
+        assert [m.noticed for m in sessions] == [True]
+        clock.advance(timedelta(hours=1))
+        with caplog.at_level(logging.INFO, logger="adapters.matrix.undecryptable"):
+            assert await store.load() == ([], [])
+        assert "gave up on 1 encrypted event" in caplog.text
+        assert "secret" not in caplog.text and "!r:x" not in caplog.text
+        assert await undecryptable_rows(core) == []
+    finally:
+        await core.db.dispose()

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,15 @@ from typing import Any
 from nio import (
     AsyncClient,
     ErrorResponse,
+    ForwardedRoomKeyEvent,
     InviteMemberEvent,
     JoinError,
     LocalProtocolError,
     MatrixRoom,
     MegolmEvent,
     MessageDirection,
+    RoomGetEventResponse,
+    RoomKeyEvent,
     RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
@@ -57,6 +61,7 @@ from adapters.matrix.pacing import (
 )
 from adapters.matrix.reactions import page_command
 from adapters.matrix.sync_state import SyncTokenStore
+from adapters.matrix.undecryptable import PendingEvent, SessionMark, UndecryptableStore
 from adapters.matrix.usage import adapter_text, usage_text
 from bot.config import Settings
 from bot.dispatcher import Core
@@ -70,6 +75,14 @@ TIMELINE_LIMIT = 50
 BACKFILL_MAX = 1000  # events fetched to close one gap after a long outage
 SYNC_FILTER: dict[str, Any] = {"room": {"timeline": {"limit": TIMELINE_LIMIT}}}
 UNDECRYPTABLE_KEEP = 200  # undecryptable events kept to retry when their key arrives
+
+
+@dataclass
+class _Waiting:
+    """A row of the undecryptable table, with the event once it is in hand again."""
+
+    pending: PendingEvent
+    event: MegolmEvent | None = None
 
 
 def txn_id(kind: str, ident: str) -> str:
@@ -104,9 +117,13 @@ class MatrixAdapter:
         self._stop: asyncio.Event | None = None
         self._fatal: str | None = None
         self._invites_done: set[str] = set()
-        self._keys_requested: set[str] = set()
-        self._undecryptable_noticed: set[str] = set()
-        self._undecryptable: dict[str, list[tuple[str, MegolmEvent, Batch | None]]] = {}
+        # Events waiting for their room key and what was done per session: the database is the
+        # source of truth (undecryptable.py); these mirror it, loaded at start, written through.
+        self.undecryptable: UndecryptableStore | None = None
+        self._waiting: dict[str, _Waiting] = {}  # by event id
+        self._sessions: dict[str, SessionMark] = {}  # by megolm session id
+        self._in_flight: set[str] = set()  # decrypted and being handled
+        self._fetch_waiting = False  # rows loaded at start whose events are not fetched yet
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -124,9 +141,11 @@ class MatrixAdapter:
             await check_store_matches_server(client, self.cfg)
             await upload_keys(client)
             await self._cross_sign(client)
-            self.tokens = SyncTokenStore(self.core.db, self.cfg.user_id, self.cfg.device_id)
-            self.dms = DirectRooms(client, self.core.db, self.wait_for_room)
+            self.tokens = SyncTokenStore(self.core.db, self.cfg.user_id, self.cfg.device_id,
+                                         self.core.clock)
+            self.dms = DirectRooms(client, self.core.db, self.wait_for_room, self.core.clock)
             await self.dms.load()
+            await self._load_undecryptable()
             token = await self.tokens.load()
             tasks = [asyncio.create_task(self.sender.run(stop), name="matrix-sender"),
                      asyncio.create_task(self._sync_loop(stop, token), name="matrix-sync")]
@@ -270,15 +289,23 @@ class MatrixAdapter:
             to_handle.append((room_id, events[start:]))
             for event in events[start:]:
                 if isinstance(event, MegolmEvent) and event.sender != me:
-                    self._queue_key_request(event)  # goes out with the maintenance below
+                    try:
+                        await self._request_key(event)  # goes out with the maintenance below
+                    except Exception as exc:  # the database: the event's own work asks again
+                        log.warning("matrix: could not record a key request (%s)",
+                                    type(exc).__name__)
         await self._keys_maintenance()
         batch = self.dispatcher.new_batch(resp.next_batch)
         for room_id, info in resp.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
+        # Waiting events are older than this sync's: retried first, so a room keeps its order.
+        keys_came = any(isinstance(e, RoomKeyEvent | ForwardedRoomKeyEvent)
+                        for e in resp.to_device_events)
+        await self._retry_undecryptable(batch, fetch=keys_came or self._fetch_waiting)
+        self._fetch_waiting = False
         for room_id, events in to_handle:
             for event in events:
                 await self._enqueue(room_id, event, batch)
-        await self._retry_undecryptable(batch)
         await self.dispatcher.seal(batch)
 
     async def _backfill(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
@@ -339,22 +366,31 @@ class MatrixAdapter:
         return False
 
     async def _enqueue(self, room_id: str, event: Any, batch: Batch | None) -> None:
+        run = self._runner(room_id, event, batch)
+        if run is not None:
+            await self.dispatcher.put(Work(room_id, run,
+                                           f"event {(event.source or {}).get('event_id')}",
+                                           batch))
+
+    def _runner(self, room_id: str, event: Any,
+                batch: Batch | None) -> Callable[[], Awaitable[None]] | None:
+        """What handling `event` means, or None when it is nothing for the bot."""
         assert self.client is not None
         src: dict[str, Any] = event.source or {}
         sender = src.get("sender")
         if not sender or sender == self.client.user_id:
-            return
+            return None
         if isinstance(event, MegolmEvent):
-            run = self._undecryptable_runner(room_id, event, batch)
-        elif src.get("type") == "m.reaction":
-            def run() -> Any:
+            return self._undecryptable_runner(room_id, event, batch)
+        if src.get("type") == "m.reaction":
+            def run() -> Awaitable[None]:
                 return self._on_reaction(room_id, src)
-        elif src.get("type") == "m.room.message":
-            def run() -> Any:
+            return run
+        if src.get("type") == "m.room.message":
+            def run() -> Awaitable[None]:
                 return self._on_message(room_id, src)
-        else:
-            return
-        await self.dispatcher.put(Work(room_id, run, f"event {src.get('event_id')}", batch))
+            return run
+        return None
 
     async def _batch_done(self, token: str) -> None:
         assert self.tokens is not None
@@ -455,6 +491,22 @@ class MatrixAdapter:
                               label="page answer")
 
     # -- undecryptable events -----------------------------------------------------------------
+    # An event the bot cannot decrypt yet is recorded in the database by the work item that
+    # handles it, so before its sync's token can be stored; it leaves the table once handled
+    # (after its key came, in this run or after a restart) or after 24 hours.
+
+    async def _load_undecryptable(self) -> None:
+        """At start: what waited for a key before the restart, and which sessions were already
+        asked for their key and noticed. The events themselves are fetched at the first sync."""
+        self.undecryptable = UndecryptableStore(self.core.db, self.core.clock.now)
+        events, sessions = await self.undecryptable.load()
+        self._waiting = {p.event_id: _Waiting(p) for p in events}
+        self._sessions = {m.session_id: m for m in sessions}
+        self._in_flight.clear()
+        self._fetch_waiting = bool(self._waiting)
+        if events:
+            log.info("matrix: %d encrypted event(s) still wait for their key", len(events))
+
     def _undecryptable_runner(self, room_id: str, event: MegolmEvent,
                               batch: Batch | None) -> Callable[[], Any]:
         async def run() -> None:
@@ -463,12 +515,20 @@ class MatrixAdapter:
 
     async def _on_undecryptable(self, room_id: str, event: MegolmEvent,
                                 batch: Batch | None) -> None:
-        """Ask the sender's devices for the key once, tell the room once per session, and keep
-        the event to handle when the key comes."""
+        """Keep the event (in the database) to handle when the key comes, ask the sender's
+        devices for the key once, and tell the room once per session."""
         assert self.client is not None
         client = self.client
         session = event.session_id
-        if self._queue_key_request(event):  # normally asked already, as the sync came in
+        if event.event_id in self._in_flight:
+            return  # its key came and it is being handled already
+        await self._remember(room_id, event)
+        # The key may have come since the sync that brought the event, before it was recorded.
+        clear = self._decrypt_waiting(event.event_id)
+        if clear is not None:
+            await self._handle_late(room_id, clear, event.event_id, batch)
+            return
+        if await self._request_key(event):  # normally asked already, as the sync came in
             async with self.crypto_lock:
                 try:
                     _dedupe_key_requests(client)
@@ -476,27 +536,70 @@ class MatrixAdapter:
                 except Exception as exc:  # offline: the next sync's maintenance sends it
                     log.info("matrix: key request for a session failed: %s",
                              type(exc).__name__)
-        pending = self._undecryptable.setdefault(session, [])
-        if sum(len(v) for v in self._undecryptable.values()) < UNDECRYPTABLE_KEEP:
-            pending.append((room_id, event, batch))
-        if session in self._undecryptable_noticed:
+        mark = self._session_mark(session)
+        if mark.noticed:
             return
-        self._undecryptable_noticed.add(session)
+        mark.noticed = True  # at most one notice: recorded before it is sent
+        try:
+            await self._save_mark(mark)
+        except BaseException:
+            mark.noticed = False
+            raise
         await self.send_event(room_id, message_content(adapter_text("matrix.undecryptable"),
                                                        reply_to=event.event_id),
                               txn=txn_id("undecryptable", session), priority=PRIORITY_REPLY,
                               label="undecryptable notice")
 
-    def _queue_key_request(self, event: MegolmEvent) -> bool:
-        """Ask for a session's key once: one request (its id is the session id) to the bot's
-        own other devices and to the device that sent the event, which is the one that has the
-        key. Returns whether a request was queued."""
+    async def _remember(self, room_id: str, event: MegolmEvent) -> None:
+        assert self.undecryptable is not None
+        waiting = self._waiting.get(event.event_id)
+        if waiting is not None:
+            waiting.event = waiting.event or event
+            return
+        if len(self._waiting) >= UNDECRYPTABLE_KEEP:
+            log.warning("matrix: %d encrypted events already wait for their keys; one more "
+                        "will not be retried", len(self._waiting))
+            return
+        when = sent_at(event.source or {})
+        pending = PendingEvent(room_id=room_id, event_id=event.event_id,
+                               session_id=event.session_id or "", sender=event.sender,
+                               sent_at=when.isoformat() if when else None,
+                               first_seen=self.core.clock.now().isoformat())
+        await self.undecryptable.record(pending, None)
+        self._waiting[event.event_id] = _Waiting(pending, event)
+
+    def _session_mark(self, session: str) -> SessionMark:
+        """The session's record; a new one (not yet stored) when none, or when it expired."""
+        mark = self._sessions.get(session)
+        assert self.undecryptable is not None
+        if mark is None or self.undecryptable.expired(mark.seen_at()):
+            mark = SessionMark(session, first_seen=self.core.clock.now().isoformat())
+            self._sessions[session] = mark
+        return mark
+
+    async def _save_mark(self, mark: SessionMark) -> None:
+        assert self.undecryptable is not None
+        await self.undecryptable.record(None, mark)
+
+    async def _request_key(self, event: MegolmEvent) -> bool:
+        """Ask for a session's key once, ever (the database remembers across restarts): one
+        request (its id is the session id) to the bot's own other devices and to the device
+        that sent the event, which is the one that has the key. Returns whether a request was
+        queued."""
         assert self.client is not None
         client = self.client
         session = event.session_id
-        if not session or session in self._keys_requested or client.olm is None:
+        if not session or client.olm is None:
             return False
-        self._keys_requested.add(session)
+        mark = self._session_mark(session)
+        if mark.requested:
+            return False
+        mark.requested = True  # recorded before the request goes out: at most one, ever
+        try:
+            await self._save_mark(mark)
+        except BaseException:
+            mark.requested = False
+            raise
         assert client.user_id and client.device_id
         queue = client.outgoing_to_device_messages
         queue.append(event.as_key_request(client.user_id, client.device_id))
@@ -505,25 +608,101 @@ class MatrixAdapter:
                                               device_id=event.device_id))
         return True
 
-    async def _retry_undecryptable(self, batch: Batch) -> None:
+    def _decrypt_waiting(self, event_id: str) -> Any | None:
+        """The clear event when a waiting event decrypts now (and claims it: handled once)."""
         assert self.client is not None
-        if not self._undecryptable or self.client.olm is None:
+        waiting = self._waiting.get(event_id)
+        if (waiting is None or waiting.event is None or event_id in self._in_flight
+                or self.client.olm is None):
+            return None
+        try:
+            clear = self.client.decrypt_event(waiting.event)
+        except Exception:
+            return None
+        if clear is None or isinstance(clear, MegolmEvent):
+            return None
+        self._in_flight.add(event_id)
+        return clear
+
+    async def _handle_late(self, room_id: str, clear: Any, event_id: str,
+                           batch: Batch | None) -> None:
+        """A waiting event decrypted: handled as a live one would be (the core's processed
+        events answer a repeat), then it leaves the table."""
+        run = self._runner(room_id, clear, batch)
+        if run is not None:
+            await run()
+        await self._forget(event_id)
+
+    async def _forget(self, event_id: str) -> None:
+        assert self.undecryptable is not None
+        await self.undecryptable.drop_events([event_id])
+        self._waiting.pop(event_id, None)
+        self._in_flight.discard(event_id)
+
+    async def _retry_undecryptable(self, batch: Batch, *, fetch: bool) -> None:
+        """Handle the waiting events whose key is here now. `fetch`: at the first sync after a
+        start (the rows came from the database) and whenever room keys arrive, events not in
+        hand are fetched from the homeserver first."""
+        assert self.client is not None
+        await self._expire_undecryptable()
+        if not self._waiting or self.client.olm is None:
             return
-        for session in list(self._undecryptable):
-            events = self._undecryptable[session]
-            decrypted: list[tuple[str, Any]] = []
-            for room_id, event, _old in events:
-                try:
-                    clear = self.client.decrypt_event(event)
-                except Exception:
-                    clear = None
-                if clear is None or isinstance(clear, MegolmEvent):
-                    break
-                decrypted.append((room_id, clear))
-            else:
-                del self._undecryptable[session]
-                for room_id, clear in decrypted:
-                    await self._enqueue(room_id, clear, batch)
+        if fetch:
+            await self._fetch_waiting_events()
+        order = sorted(self._waiting.values(),
+                       key=lambda w: (w.pending.sent_at or w.pending.first_seen,
+                                      w.pending.first_seen))
+        for waiting in order:
+            event_id = waiting.pending.event_id
+            clear = self._decrypt_waiting(event_id)
+            if clear is None:
+                continue
+            room_id = waiting.pending.room_id
+
+            def run(room_id: str = room_id, clear: Any = clear,
+                    event_id: str = event_id) -> Awaitable[None]:
+                return self._handle_late(room_id, clear, event_id, batch)
+
+            await self.dispatcher.put(Work(room_id, run, f"event {event_id}", batch))
+
+    async def _fetch_waiting_events(self) -> None:
+        assert self.client is not None
+        for waiting in list(self._waiting.values()):
+            if waiting.event is not None:
+                continue
+            pending = waiting.pending
+            try:
+                resp = await self.client.room_get_event(pending.room_id, pending.event_id)
+            except Exception as exc:  # the homeserver is away: the next key or start retries
+                log.info("matrix: could not fetch a waiting encrypted event (%s)",
+                         type(exc).__name__)
+                continue
+            if not isinstance(resp, RoomGetEventResponse):
+                log.info("matrix: could not fetch a waiting encrypted event (%s)",
+                         getattr(resp, "status_code", None) or type(resp).__name__)
+                continue
+            event = resp.event
+            if not isinstance(event, MegolmEvent):
+                # Redacted, or not encrypted after all: nothing is left to decrypt.
+                await self._forget(pending.event_id)
+                continue
+            event.room_id = pending.room_id
+            waiting.event = event
+
+    async def _expire_undecryptable(self) -> None:
+        store = self.undecryptable
+        assert store is not None
+        stale = [eid for eid, w in self._waiting.items()
+                 if eid not in self._in_flight and store.expired(w.pending.seen_at())]
+        if stale:
+            await store.drop_events(stale, expired=True)
+            for eid in stale:
+                self._waiting.pop(eid, None)
+        old = [sid for sid, m in self._sessions.items() if store.expired(m.seen_at())]
+        if old:
+            await store.drop_sessions(old)
+            for sid in old:
+                self._sessions.pop(sid, None)
 
     # -- sending ------------------------------------------------------------------------------
     async def send_event(self, room_id: str, content: dict[str, Any], *, txn: str,

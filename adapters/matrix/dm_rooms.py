@@ -8,13 +8,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from nio import AsyncClient, RoomCreateError, RoomCreateResponse, RoomPreset
 from nio.event_builders import EnableEncryptionBuilder
 from sqlalchemy import delete, select, update
 
 from adapters.matrix.pacing import SendFailed
+from bot.clock import Clock
 from storage.db import Database
 from storage.models import AdapterState, Person
 
@@ -26,7 +26,8 @@ _STATE_PREFIX = "direct:"  # AdapterState key for a direct room of someone not y
 
 class DirectRooms:
     def __init__(self, client: AsyncClient, db: Database,
-                 wait_for_room: Callable[[str, str], Awaitable[bool]]) -> None:
+                 wait_for_room: Callable[[str, str], Awaitable[bool]], clock: Clock) -> None:
+        self.clock = clock
         self.client = client
         self.db = db
         self.wait_for_room = wait_for_room
@@ -114,7 +115,7 @@ class DirectRooms:
         """Record `room_id` as the member's direct room (one they invited the bot to, or one the
         bot created)."""
         self.owner_of[room_id] = user_id
-        now = datetime.now(UTC)
+        now = self.clock.now()
         async with self.db.transaction() as s:
             result = await s.execute(
                 update(Person)

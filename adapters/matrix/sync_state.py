@@ -4,10 +4,10 @@ written only after a sync's events are handled, so a restart resumes exactly the
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.clock import Clock
 from storage.db import Database
 from storage.models import AdapterState
 
@@ -16,7 +16,8 @@ KEY = "sync_token"
 
 
 class SyncTokenStore:
-    def __init__(self, db: Database, user_id: str, device_id: str) -> None:
+    def __init__(self, db: Database, user_id: str, device_id: str, clock: Clock) -> None:
+        self.clock = clock
         self.db = db
         self.user_id = user_id
         self.device_id = device_id
@@ -46,5 +47,5 @@ class SyncTokenStore:
         value = json.dumps({"user": self.user_id, "device": self.device_id, "token": token})
         async with self.db.transaction() as s:
             await s.merge(AdapterState(platform=PLATFORM, key=KEY, value=value,
-                                       updated_at=datetime.now(UTC)))
+                                       updated_at=self.clock.now()))
         self.last_saved = token
