@@ -60,3 +60,17 @@ def test_migrate_in_any_directory(tmp_path: Path) -> None:
     done = peercircle("migrate", "--config", str(cfg), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "database is at revision" in done.stdout
+
+
+def test_lifeline_night_example(tmp_path: Path) -> None:
+    done = peercircle("console", "--script", str(ROOT / "examples" / "lifeline-night.txt"),
+                      "--db", str(tmp_path / "night.db"), "--clock", "2026-11-27T02:30:00Z",
+                      cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    note = "everything is too loud tonight"
+    # The note reaches only the member who took the request.
+    assert [line.split("]")[0] for line in lines if note in line] == ["[reply @dan"]
+    assert "[edit dm @erin] Lifeline page #1: someone's on it, thank you." in lines
+    assert any(line.startswith("[dm @rae] dan is coming.") for line in lines)
+    assert sum(line.startswith("[dm @erin] Emergency lifeline page #1") for line in lines) == 1
