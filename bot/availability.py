@@ -103,7 +103,10 @@ async def available_snooze(ctx: Ctx, args: dict[str, Any]) -> str:
 def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
     if not text:
         return ctx.now + DEFAULT_SNOOZE
-    delta = parse_duration(text)
+    try:
+        delta = parse_duration(text)
+    except OverflowError:  # `99999999999999d`: more days than a timedelta holds
+        raise UserError(ctx.t("err.snooze_too_long")) from None
     if delta is not None:
         if delta > timedelta(days=90):
             raise UserError(ctx.t("err.snooze_too_long"))

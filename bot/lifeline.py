@@ -138,10 +138,20 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
         # have passed could wake them for nothing, and the member may have found help.
         sent = _local(ctx.sent_at, circle.timezone)
         return resources + "\n" + ctx.t("lifeline.seen_late", sent=sent)
-    active = await active_request_of(ctx, [member.id])
+    assert ctx.person is not None
+    # One active request per person, whichever of their circles the repeat `call` lands in.
+    active = await active_request_of(ctx, await _member_ids(ctx, ctx.person))
     if active is not None:
         if note:  # a repeat `call` attaches to the open request
             active.note = f"{active.note}\n{note}" if active.note else note
+            if active.state in ("CLAIMED", "CONNECTED"):
+                # Taken already: what they add must still reach the one who took it.
+                claimer = await _party(ctx, active.claimed_by_member_id)
+                if claimer is not None:
+                    t = ctx.texts_for(claimer.person, await ctx.session.get(
+                        Circle, active.circle_id))
+                    ctx.dm(claimer.person, t("lifeline.note_added", id=active.id, note=note),
+                           label="note-added", priority=PRIORITY_LIFELINE)
         return resources + "\n" + ctx.t("lifeline.still_open", id=active.id)
     opened_today = int((await ctx.session.execute(
         select(func.count()).select_from(LifelineRequest)
@@ -186,6 +196,8 @@ async def _best_circle(ctx: Ctx, circles: list[Circle]) -> Circle | None:
 
 async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
     """Page the next wave now (or fall back); returns how many were paged."""
+    if await _requester_left(ctx, req, circle):
+        return 0
     p = policy(req)
     give_up_at = req.opened_at + timedelta(minutes=p["give_up_minutes"])
     if req.lapses == 0 and ctx.now >= give_up_at:
@@ -240,22 +252,24 @@ async def reachable(ctx: Ctx, req: LifelineRequest, circle: Circle,
         .join(Availability, Availability.member_id == Member.id)
         .where(Member.circle_id == circle.id, Availability.enabled.is_(True))
     )).all()
-    ids = [m.id for m, _, _ in rows]
+    # Caps and order count a responder's pages from every circle they are in (by person).
+    person_ids = sorted({m.person_id for m, _, _ in rows})
     stats: dict[int, tuple[datetime | None, int, int, int]] = {}
-    if ids:
-        for mid, last, quarter, night, claims in (await ctx.session.execute(
+    if person_ids:
+        for pid, last, quarter, night, claims in (await ctx.session.execute(
             select(
-                LifelinePage.member_id,
+                Member.person_id,
                 func.max(LifelinePage.paged_at),
                 func.sum(case((LifelinePage.paged_at > now - QUARTER, 1), else_=0)),
                 func.sum(case((LifelinePage.paged_at > now - NIGHT, 1), else_=0)),
                 func.sum(case((LifelinePage.state == "claimed", 1), else_=0)),
             )
-            .where(LifelinePage.member_id.in_(ids),
+            .join(Member, Member.id == LifelinePage.member_id)
+            .where(Member.person_id.in_(person_ids),
                    LifelinePage.paged_at > now - CLAIM_MEMORY)
-            .group_by(LifelinePage.member_id)
+            .group_by(Member.person_id)
         )).all():
-            stats[mid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
+            stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
     tz_of: dict[int, str] = ctx.extras.setdefault("tz_of", {})
     found: list[tuple[tuple[Any, ...], Party]] = []
     for member, person, avail in rows:
@@ -271,7 +285,7 @@ async def reachable(ctx: Ctx, req: LifelineRequest, circle: Circle,
                 continue
         elif not in_window:
             continue
-        last, quarter, night, claims = stats.get(member.id, (None, 0, 0, 0))
+        last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
         if quarter >= p["pages_per_15_minutes"] or night >= p["pages_per_night"]:
             continue
         tz_of[member.id] = avail.timezone
@@ -369,6 +383,8 @@ async def ack(ctx: Ctx, args: dict[str, Any]) -> str:
     assert circle is not None and ctx.person is not None
     if req.state not in CLAIMABLE:
         return await _already_covered(ctx, req)
+    if await _requester_left(ctx, req, circle):
+        return ctx.t("lifeline.claimed_requester_gone")
     # First "I'll take it" wins: a compare-and-set on the request's state.
     won = await ctx.session.execute(
         update(LifelineRequest)
@@ -432,6 +448,8 @@ async def _close_other_pages(ctx: Ctx, req: LifelineRequest, circle: Circle, sta
 @handlers.command("decline")
 async def decline(ctx: Ctx, args: dict[str, Any]) -> str:
     page, req = await _page_for(ctx, args, "decline")
+    if page.state == "declined" and req.state in CLAIMABLE:
+        return ctx.t("lifeline.declined")  # said twice: still true, and nothing changes
     if page.state != "open" or req.state not in CLAIMABLE:
         return ctx.t("lifeline.decline_noted_closed")
     page.state, page.responded_at = "declined", ctx.now
@@ -523,6 +541,21 @@ async def call_connected(ctx: Ctx, args: dict[str, Any]) -> str:
     return ctx.t("lifeline.connected")
 
 
+async def _requester_left(ctx: Ctx, req: LifelineRequest, circle: Circle) -> bool:
+    """The requester left the circle (their membership is gone, so requester_member_id was
+    set to NULL): nobody more is paged for them; the request is cancelled and the one who
+    took it, if anyone, is told. Returns whether that happened."""
+    if req.requester_member_id is not None or req.state not in ("PAGING", "CLAIMED",
+                                                                  "FALLBACK"):
+        return False
+    claimer = await _party(ctx, req.claimed_by_member_id) if req.state == "CLAIMED" else None
+    await _close(ctx, req, circle, "CANCELLED")
+    if claimer is not None:
+        t = ctx.texts_for(claimer.person, circle)
+        ctx.dm(claimer.person, t("lifeline.claimed_requester_gone"), label="requester-left")
+    return True
+
+
 # -- timers -----------------------------------------------------------------------------------
 RequestTimer = Callable[[Ctx, LifelineRequest, Circle, dict[str, Any]], Awaitable[None]]
 
@@ -533,7 +566,7 @@ def request_timer(kind: str) -> Callable[[RequestTimer], RequestTimer]:
         @handlers.timer(kind)
         async def run(ctx: Ctx, payload: dict[str, Any]) -> None:
             loaded = await _load(ctx, payload["request_id"])
-            if loaded is not None:
+            if loaded is not None and not await _requester_left(ctx, *loaded):
                 await fn(ctx, loaded[0], loaded[1], payload)
         return fn
     return deco
@@ -562,6 +595,9 @@ async def connect_check(
     ctx: Ctx, req: LifelineRequest, circle: Circle, payload: dict[str, Any]
 ) -> None:
     if req.state != "CLAIMED" or req.lapses != payload["lapses"]:
+        return
+    if req.claimed_by_member_id is None:  # the one who took it left the circle: don't wait
+        await lapse(ctx, req, circle, payload)
         return
     for party in filter(None, [await _party(ctx, req.requester_member_id),
                                await _party(ctx, req.claimed_by_member_id)]):

@@ -103,6 +103,8 @@ def _with_times(days: tuple[int, ...], word: str, entry: str) -> Window:
         raise WindowError(f'"{word[:20]}" is not a time range; write it like 21:00-02:00')
     a, b = word.split("-")
     start, end = _parse_time(a), _parse_time(b)
+    if start == end and b in ("24", "24:00") and a not in ("24", "24:00"):
+        return Window(days, None, None)  # `mon 00:00-24:00`: the whole of Monday
     if start == end:
         raise WindowError(f'"{word[:20]}" starts and ends at the same time; for all day write '
                           f"any, as in sat-sun any")

@@ -202,6 +202,7 @@ MESSAGES: dict[str, str] = {
     "lifeline.coming": "{name} is coming. Reach them at {contact}. I'll check in {minutes} "
                        "minutes from now; type call connected once you've talked.",
     "lifeline.note_is": "They wrote: “{note}”.",
+    "lifeline.note_added": "Request #{id}: they added: “{note}”.",
     "lifeline.no_note": "They didn't leave a note.",
     "lifeline.you_took_it": "Thank you for taking it. Please reach {name} now at {contact}. "
                             "{note} Peers refer, they don't assess; if they're in danger, "

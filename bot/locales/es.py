@@ -216,6 +216,7 @@ MESSAGES: dict[str, str] = {
     "lifeline.coming": "{name} viene en camino. Su contacto: {contact}. Te escribiré dentro de "
                        "{minutes} minutos; escribe call connected cuando hayan hablado.",
     "lifeline.note_is": "Escribió: “{note}”.",
+    "lifeline.note_added": "Petición #{id}: añadió: “{note}”.",
     "lifeline.no_note": "No dejó ninguna nota.",
     "lifeline.you_took_it": "Gracias por aceptarlo. Por favor, contacta ahora con {name} en "
                             "{contact}. {note} Las personas pares derivan, no evalúan; si está en "

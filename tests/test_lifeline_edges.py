@@ -1,0 +1,188 @@
+"""Lifeline edge cases found on a second look: leaving mid-request, several circles, odd input.
+Fake clock only, through the core and the console."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from adapters.console import ConsoleSession
+from bot.availability import _snooze_until
+from bot.clock import parse_instant
+from bot.context import UserError
+from bot.refs import Place, RoomRef, UserRef
+from bot.texts import Texts
+from bot.windows import WindowError, describe, parse_windows
+from storage.models import LifelineRequest
+from tests.conftest import run_lines
+from tests.test_lifeline import members, paged
+
+HILL = Place(RoomRef("console", "hillside"))
+
+
+async def hillside(console: ConsoleSession, joiners: list[str], available: list[str]) -> None:
+    """A second circle, Hillside (UTC), founded by alice."""
+    core = console.core
+    assert core is not None
+    for name, line in [("alice", "circle setup name:Hillside timezone:UTC"),
+                       *((n, "join") for n in joiners)]:
+        await core.handle_text(line, UserRef("console", name, name), HILL)
+    for name in available:
+        await core.handle_text("available set daily any circle:Hillside",
+                               UserRef("console", name, name), Place.direct())
+    await console.drain()
+    console.take()
+
+
+async def states(console: ConsoleSession) -> list[str]:
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        return list((await s.execute(
+            select(LifelineRequest.state).order_by(LifelineRequest.id))).scalars())
+
+
+# -- the requester leaves the circle mid-request --------------------------------------------
+async def test_a_requester_who_leaves_is_not_paged_for(console: ConsoleSession) -> None:
+    await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
+    first = paged(await run_lines(console, "@rae dm> call help me"))
+    await run_lines(console, "@rae> leave")
+    said = await run_lines(console, ":advance 30m")
+    # No one else is woken for someone who is gone (their name would be blank, too), the
+    # open pages are withdrawn, and stewards get no "found no one" notice.
+    assert paged(said) == []
+    assert sorted(line.split("]")[0] for line in said
+                  if "no longer needed" in line) == sorted(f"[edit dm @{n}" for n in first)
+    assert not any("found no one reachable" in line for line in said)
+    assert await states(console) == ["CANCELLED"]
+
+
+async def test_an_ack_for_a_requester_who_left_claims_nothing(console: ConsoleSession) -> None:
+    await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
+    taker, other = paged(await run_lines(console, "@rae dm> call help me"))
+    said = await run_lines(console, f"@rae> leave\n@{taker} dm> ack")
+    assert f"[reply @{taker}] Thank you. The person who asked has since left the circle." in said
+    assert f"[edit dm @{other}] Lifeline page #1: no longer needed, thank you." in said
+    # No "did you connect?" to the taker, no lapse, and no new wave afterwards.
+    said = await run_lines(console, ":advance 1h")
+    assert said == []
+    assert await states(console) == ["CANCELLED"]
+
+
+# -- the claimer leaves the circle ------------------------------------------------------------
+async def test_a_claimer_who_leaves_is_replaced_at_the_check(console: ConsoleSession) -> None:
+    await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
+    taker = paged(await run_lines(console, "@rae dm> call"))[0]
+    await run_lines(console, f"@{taker} dm> ack\n@{taker}> leave")
+    said = await run_lines(console, ":advance 10m")
+    # Not "did you connect?" about someone who has gone, then five more minutes of waiting:
+    # paging resumes at the check.
+    assert not any("Did you connect" in line for line in said)
+    assert any(line.startswith("[dm @rae] I haven't heard that you connected") for line in said)
+    assert len(paged(said)) == 2 and taker not in paged(said)
+
+
+# -- one active request per person, whichever circle the call lands in ---------------------
+async def test_a_repeat_call_in_another_circle_attaches(console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    await hillside(console, ["rae", "cy", "di"], ["cy", "di"])
+    said = await run_lines(console, "@rae dm> call")
+    assert "I'm asking in Hillside" in said[0] and sorted(paged(said)) == ["cy", "di"]
+    # Typed again in the Riverbend room: the same request, no second round of pages.
+    said = await run_lines(console, "@rae> call still here")
+    assert "Your request #1 is still open" in said[0] and "Samaritans" in said[0]
+    assert paged(said) == []
+    await run_lines(console, "@rae dm> call cancel")
+    assert await states(console) == ["CANCELLED"]
+
+
+# -- a note added after someone took it -------------------------------------------------------
+async def test_a_note_added_after_the_claim_reaches_the_taker_only(
+        console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any", "carol": "daily any"})
+    taker, other = paged(await run_lines(console, "@rae dm> call"))
+    await run_lines(console, f"@{taker} dm> ack")
+    said = await run_lines(console, "@rae dm> call I took too many pills")
+    assert "Samaritans" in said[0]
+    to_taker = [line for line in said if line.startswith(f"[dm @{taker}]")]
+    assert len(to_taker) == 1 and "I took too many pills" in to_taker[0]
+    assert [line for line in said if "pills" in line and not line.startswith(
+        f"[dm @{taker}]")] == []
+    assert not any(f"@{other}" in line for line in said)
+
+
+# -- caps are per responder (a person), not per membership ------------------------------------
+async def test_page_caps_count_a_person_across_circles(console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    await hillside(console, ["bob", "cy", "di"], ["bob"])
+    core = console.core
+    assert core is not None
+    assert paged(await run_lines(console, "@rae dm> call\n:advance 1m")) == ["bob"]
+    for name in ("cy", "di"):
+        await core.handle_text("call", UserRef("console", name, name), HILL)
+    await console.drain()
+    said = console.take()
+    # Two pages in 15 minutes is bob's cap, whichever circle they came from.
+    assert paged(said) == ["bob"]
+
+
+# -- odd input --------------------------------------------------------------------------------
+async def test_an_enormous_snooze_is_refused_kindly(console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    said = await run_lines(console, "@bob dm> available snooze 99999999999999d")
+    assert said == ["[reply @bob] A snooze can last at most 90 days; for longer, use "
+                    "available off."]
+
+
+async def test_a_second_decline_does_not_claim_it_is_taken_care_of(
+        console: ConsoleSession) -> None:
+    await members(console, {n: "daily any" for n in ("bob", "carol", "dan")})
+    first = paged(await run_lines(console, "@rae dm> call"))
+    said = await run_lines(console, f"@{first[0]} dm> decline\n@{first[0]} dm> decline")
+    assert "already taken care of" not in said[-1]
+    assert said[-1] == (f"[reply @{first[0]}] Thanks for saying so; I'll ask someone else. "
+                        "Take care of yourself.")
+
+
+async def test_midnight_to_24_00_is_the_whole_day(console: ConsoleSession) -> None:
+    # 2026-11-22 is a Sunday; 04:00Z is 05:00 in Berlin.
+    await members(console, {"bob": "sun 00:00-24:00", "carol": "mon 00:00-24:00"})
+    said = await run_lines(console, "@dan> join\n@dan dm> available set 0:00-24:00")
+    assert any(line.startswith("[reply @dan]") and "windows: daily any" in line
+               for line in said)
+    assert sorted(paged(await run_lines(console, "@rae dm> call"))) == ["bob", "dan"]
+
+
+# -- properties: odd text never escapes as an internal error ----------------------------------
+_WORDS = st.sampled_from(["mon", "sun", "sat-mon", "daily", "any", "21:00", "02:00", "24:00",
+                          "24", "7", "0:00", "-", ":", ",", ";", " ", "9:5", "1:2:3", "monday",
+                          "x", "25:00", "23:59", "99999999999999d", "1h", "0s", "2026-11-23",
+                          "2026-03-29T02:30", "+14:00", "T", "é"])
+_TEXT = st.one_of(st.text(max_size=40), st.lists(_WORDS, max_size=6).map(" ".join))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_windows_text_either_parses_and_round_trips_or_says_why(text: str) -> None:
+    try:
+        windows = parse_windows(text)
+    except WindowError:
+        return
+    again = parse_windows(describe(windows))
+    assert [(set(w.days), w.start, w.end) for w in again] == [
+        (set(w.days), w.start, w.end) for w in windows]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT, st.sampled_from(["2026-11-22T04:00:00Z", "2026-03-29T00:50:00Z",
+                               "2026-10-25T00:30:00Z"]))
+def test_snooze_text_is_a_time_within_90_days_or_a_clear_no(text: str, now: str) -> None:
+    ctx = SimpleNamespace(now=parse_instant(now), t=Texts())
+    try:
+        until = _snooze_until(ctx, text.strip(), "Europe/Berlin")  # type: ignore[arg-type]
+    except UserError:
+        return
+    assert ctx.now <= until <= ctx.now + timedelta(days=91)
