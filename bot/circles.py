@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.context import Ctx, Registry, UserError
+from bot.lifeline import member_leaving
 from bot.membership import circle_for_room, member_count, stewards
 from bot.onboarding import cancel_onboarding, start_onboarding
 from bot.privacy import schedule_retention
@@ -136,6 +137,7 @@ async def leave(ctx: Ctx, args: dict[str, Any]) -> str:
         update(Checkin).where(Checkin.member_id == member.id).values(member_id=None, note=None)
     )
     await cancel_onboarding(ctx, member)
+    await member_leaving(ctx, member, circle)
     await ctx.session.delete(member)
     ctx.member = None
     return ctx.t("leave.reply", name=circle.name)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from bot.circle_settings import CircleSettings
 from bot.context import Ctx, Registry, UserError
@@ -153,9 +153,10 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
                     ctx.dm(claimer.person, t("lifeline.note_added", id=active.id, note=note),
                            label="note-added", priority=PRIORITY_LIFELINE)
         return resources + "\n" + ctx.t("lifeline.still_open", id=active.id)
+    assert ctx.person is not None
     opened_today = int((await ctx.session.execute(
         select(func.count()).select_from(LifelineRequest)
-        .where(LifelineRequest.requester_member_id == member.id,
+        .where(LifelineRequest.requester_member_id.in_(await _member_ids(ctx, ctx.person)),
                LifelineRequest.opened_at > ctx.now - timedelta(days=1))
     )).scalar_one())
     if opened_today >= settings.max_requests_per_day:
@@ -314,9 +315,10 @@ async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
         select(Person).join(Member, Member.person_id == Person.id)
         .join(Availability, Availability.member_id == Member.id)
         .where(Member.circle_id == circle.id, Availability.enabled.is_(True),
-               Availability.accept_emergency.is_(True))
+               Availability.accept_emergency.is_(True),
+               or_(Availability.snoozed_until.is_(None), Availability.snoozed_until <= ctx.now))
     )).scalars():
-        notify[person.id] = person
+        notify[person.id] = person  # snoozed members asked for quiet, even from notices
     for person in notify.values():
         if requester is not None and person.id == requester.person.id:
             continue
@@ -554,6 +556,26 @@ async def _requester_left(ctx: Ctx, req: LifelineRequest, circle: Circle) -> boo
         t = ctx.texts_for(claimer.person, circle)
         ctx.dm(claimer.person, t("lifeline.claimed_requester_gone"), label="requester-left")
     return True
+
+
+async def member_leaving(ctx: Ctx, member: Member, circle: Circle) -> None:
+    """Called by `leave` before the membership goes, so nothing waits on someone who left:
+    their own request is cancelled, a claim they hold lapses and paging resumes now."""
+    own = await active_request_of(ctx, [member.id])
+    if own is not None:
+        claimer = await _party(ctx, own.claimed_by_member_id) if own.state in (
+            "CLAIMED", "CONNECTED") else None
+        await _close(ctx, own, circle, "CANCELLED")
+        if claimer is not None:
+            t = ctx.texts_for(claimer.person, circle)
+            ctx.dm(claimer.person, t("lifeline.claimed_requester_gone"), label="requester-left")
+    held = (await ctx.session.execute(
+        select(LifelineRequest).where(LifelineRequest.claimed_by_member_id == member.id,
+                                      LifelineRequest.state == "CLAIMED")
+    )).scalars().all()
+    for req in held:
+        req.claimed_by_member_id = None  # nobody to tell "no confirmation" to
+        await lapse(ctx, req, circle, {"request_id": req.id, "lapses": req.lapses})
 
 
 # -- timers -----------------------------------------------------------------------------------

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from bot.context import Ctx, Registry
-from storage.models import Checkin, Circle
+from storage.models import Checkin, Circle, ProcessedEvent
 
 handlers = Registry()
 
 SWEEP_EVERY = timedelta(days=1)
+PROCESSED_KEEP = timedelta(days=1)
 
 
 def _key(circle_id: int, due: datetime) -> str:
@@ -36,4 +37,8 @@ async def retention_sweep(ctx: Ctx, payload: dict[str, Any]) -> None:
                Checkin.note.is_not(None))
         .values(note=None)
     )
+    # Replies kept to answer a redelivered platform event can quote notes (an ack carries
+    # the lifeline note): they are only needed for a short while after a crash.
+    await ctx.session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.created_at < ctx.now - PROCESSED_KEEP))
     await schedule_retention(ctx, circle)

@@ -49,13 +49,13 @@ async def states(console: ConsoleSession) -> list[str]:
 async def test_a_requester_who_leaves_is_not_paged_for(console: ConsoleSession) -> None:
     await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
     first = paged(await run_lines(console, "@rae dm> call help me"))
-    await run_lines(console, "@rae> leave")
-    said = await run_lines(console, ":advance 30m")
-    # No one else is woken for someone who is gone (their name would be blank, too), the
-    # open pages are withdrawn, and stewards get no "found no one" notice.
-    assert paged(said) == []
-    assert sorted(line.split("]")[0] for line in said
+    left = await run_lines(console, "@rae> leave")
+    # At once: the open pages are withdrawn; then no one else is woken for someone who is
+    # gone (their name would be blank, too), and stewards get no "found no one" notice.
+    assert sorted(line.split("]")[0] for line in left
                   if "no longer needed" in line) == sorted(f"[edit dm @{n}" for n in first)
+    said = await run_lines(console, ":advance 30m")
+    assert paged(said) == []
     assert not any("found no one reachable" in line for line in said)
     assert await states(console) == ["CANCELLED"]
 
@@ -64,7 +64,7 @@ async def test_an_ack_for_a_requester_who_left_claims_nothing(console: ConsoleSe
     await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
     taker, other = paged(await run_lines(console, "@rae dm> call help me"))
     said = await run_lines(console, f"@rae> leave\n@{taker} dm> ack")
-    assert f"[reply @{taker}] Thank you. The person who asked has since left the circle." in said
+    assert f"[reply @{taker}] Request #1 has closed; thank you for answering." in said
     assert f"[edit dm @{other}] Lifeline page #1: no longer needed, thank you." in said
     # No "did you connect?" to the taker, no lapse, and no new wave afterwards.
     said = await run_lines(console, ":advance 1h")
@@ -73,16 +73,16 @@ async def test_an_ack_for_a_requester_who_left_claims_nothing(console: ConsoleSe
 
 
 # -- the claimer leaves the circle ------------------------------------------------------------
-async def test_a_claimer_who_leaves_is_replaced_at_the_check(console: ConsoleSession) -> None:
+async def test_a_claimer_who_leaves_is_replaced_at_once(console: ConsoleSession) -> None:
     await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
     taker = paged(await run_lines(console, "@rae dm> call"))[0]
-    await run_lines(console, f"@{taker} dm> ack\n@{taker}> leave")
-    said = await run_lines(console, ":advance 10m")
-    # Not "did you connect?" about someone who has gone, then five more minutes of waiting:
-    # paging resumes at the check.
-    assert not any("Did you connect" in line for line in said)
+    said = await run_lines(console, f"@{taker} dm> ack\n@{taker}> leave")
+    # The claim lapses as they leave: the requester is told and paging resumes at once,
+    # with no "did you connect?" later about someone who has gone.
     assert any(line.startswith("[dm @rae] I haven't heard that you connected") for line in said)
     assert len(paged(said)) == 2 and taker not in paged(said)
+    said = await run_lines(console, ":advance 10m")
+    assert not any("Did you connect" in line for line in said)
 
 
 # -- one active request per person, whichever circle the call lands in ---------------------
@@ -186,3 +186,42 @@ def test_snooze_text_is_a_time_within_90_days_or_a_clear_no(text: str, now: str)
     except UserError:
         return
     assert ctx.now <= until <= ctx.now + timedelta(days=91)
+
+
+async def test_the_daily_limit_counts_a_person_not_a_membership(
+        console: ConsoleSession) -> None:
+    await members(console, {"bob": "daily any"})
+    await hillside(console, ["rae", "cy"], ["cy"])
+    for circle in ("Riverbend", "Hillside", "Riverbend"):
+        await run_lines(console, f"@rae dm> call circle:{circle}\n@rae dm> call cancel")
+    said = await run_lines(console, "@rae dm> call circle:Hillside")
+    assert "today's number of requests" in said[0] and "emergency number" in said[0]
+
+
+async def test_snoozed_members_get_no_fallback_notice(console: ConsoleSession) -> None:
+    await members(console, {"erin": "sat any emergency:yes", "fay": "sat any emergency:yes"})
+    await run_lines(console, "@erin dm> available snooze 2h")
+    said = await run_lines(console, "@rae dm> call\n:advance 30m")
+    notices = [line for line in said if "found no one reachable" in line]
+    assert any(line.startswith("[dm @fay]") for line in notices)
+    assert not any(line.startswith("[dm @erin]") for line in notices)
+
+
+async def test_replies_kept_for_redelivery_are_forgotten_after_a_day(
+        console: ConsoleSession) -> None:
+    from sqlalchemy import func
+
+    from storage.models import ProcessedEvent
+
+    await members(console, {"bob": "daily any"})
+    core = console.core
+    assert core is not None
+    await core.handle_text("call my secret", UserRef("console", "rae", "rae"), Place.direct(),
+                           "ev-call")
+    reply = await core.handle_text("ack", UserRef("console", "bob", "bob"), Place.direct(),
+                                   "ev-ack")
+    assert "my secret" in reply.text
+    await run_lines(console, ":advance 49h")  # the daily sweep after they are a day old
+    async with core.db.transaction() as s:
+        kept = (await s.execute(select(func.count()).select_from(ProcessedEvent))).scalar_one()
+    assert kept == 0
