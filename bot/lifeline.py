@@ -85,8 +85,15 @@ async def _party(ctx: Ctx, member_id: int | None) -> Party | None:
     return Party(member, person) if person is not None else None
 
 
+async def _lock(ctx: Ctx, req: LifelineRequest) -> None:
+    """Every change to a request holds its row (FOR UPDATE on PostgreSQL; SQLite's writes are
+    already serial), and reads its state fresh: a wave and an ack, or two declines, at the
+    same moment then happen one after the other, each seeing what the other did."""
+    await ctx.session.refresh(req, with_for_update=True)
+
+
 async def _load(ctx: Ctx, request_id: int) -> tuple[LifelineRequest, Circle] | None:
-    req = await ctx.session.get(LifelineRequest, request_id)
+    req = await ctx.session.get(LifelineRequest, request_id, with_for_update=True)
     if req is None:
         return None
     circle = await ctx.session.get(Circle, req.circle_id)
@@ -381,6 +388,7 @@ async def _page_for(ctx: Ctx, args: dict[str, Any], verb: str) -> tuple[Lifeline
 @handlers.command("ack")
 async def ack(ctx: Ctx, args: dict[str, Any]) -> str:
     page, req = await _page_for(ctx, args, "ack")
+    await _lock(ctx, req)
     circle = await ctx.session.get(Circle, req.circle_id)
     assert circle is not None and ctx.person is not None
     if req.state not in CLAIMABLE:
@@ -450,6 +458,8 @@ async def _close_other_pages(ctx: Ctx, req: LifelineRequest, circle: Circle, sta
 @handlers.command("decline")
 async def decline(ctx: Ctx, args: dict[str, Any]) -> str:
     page, req = await _page_for(ctx, args, "decline")
+    await _lock(ctx, req)
+    await ctx.session.refresh(page)
     if page.state == "declined" and req.state in CLAIMABLE:
         return ctx.t("lifeline.declined")  # said twice: still true, and nothing changes
     if page.state != "open" or req.state not in CLAIMABLE:
@@ -485,6 +495,9 @@ async def _my_request(ctx: Ctx, as_claimer: bool) -> tuple[LifelineRequest, Circ
         raise UserError(ctx.t("lifeline.nothing_open"))
     circle = await ctx.session.get(Circle, req.circle_id)
     assert circle is not None
+    await _lock(ctx, req)
+    if req.state not in ACTIVE:  # closed by someone else a moment ago
+        raise UserError(ctx.t("lifeline.nothing_open"))
     return req, circle
 
 

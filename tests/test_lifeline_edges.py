@@ -225,3 +225,35 @@ async def test_replies_kept_for_redelivery_are_forgotten_after_a_day(
     async with core.db.transaction() as s:
         kept = (await s.execute(select(func.count()).select_from(ProcessedEvent))).scalar_one()
     assert kept == 0
+
+
+async def test_a_wave_and_an_ack_at_the_same_moment_leave_no_open_page(
+        console: ConsoleSession) -> None:
+    """Races the wave timer against an ack, several times: whichever commits first, the other
+    sees it, so a claimed request never keeps a page open (on PostgreSQL this needs the row
+    lock; SQLite serialises writers anyway)."""
+    import asyncio
+
+    from storage.models import LifelinePage
+
+    await members(console, {n: "daily any" for n in
+                            ("bob", "carol", "dan", "erin", "fay", "gus", "hal", "ivy")})
+    core = console.core
+    assert core is not None
+    for n, requester in enumerate(("ann", "cat", "dot", "eve")):
+        await run_lines(console, f"@{requester}> join")
+        said = await run_lines(console, f"@{requester} dm> call")
+        taker = paged(said)[0]
+        console.clock.advance(timedelta(minutes=4))  # type: ignore[attr-defined]
+        await asyncio.gather(
+            core.fire_due(),
+            core.handle_text(f"ack {n + 1}", UserRef("console", taker, taker), Place.direct()))
+        await console.drain()
+        async with core.db.transaction() as s:
+            req = await s.get(LifelineRequest, n + 1)
+            assert req is not None and req.state == "CLAIMED"
+            open_pages = (await s.execute(select(LifelinePage).where(
+                LifelinePage.request_id == req.id, LifelinePage.state == "open"))).scalars().all()
+        assert open_pages == [], n
+        await run_lines(console, f"@{requester} dm> call resolve followup:no")
+        console.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
