@@ -75,8 +75,14 @@ def _parse_entry(entry: str) -> Window:
     return _with_times(days, words[1], entry)
 
 
+_DAY_NAMES = {name: i for i, names in enumerate((
+    ("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "weds", "wednesday"),
+    ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"),
+    ("sun", "sunday"))) for name in names}
+
+
 def _is_days(word: str) -> bool:
-    return word in _DAY_ALIASES or all(p[:3] in DAYS for p in word.split("-") if p)
+    return word in _DAY_ALIASES or all(p in _DAY_NAMES for p in word.split("-") if p)
 
 
 def _parse_days(word: str, entry: str) -> tuple[int, ...]:
@@ -85,10 +91,10 @@ def _parse_days(word: str, entry: str) -> tuple[int, ...]:
     parts = word.split("-")
     idx = []
     for p in parts:
-        if p[:3] not in DAYS or not p.startswith(p[:3]) or len(p) < 3:
+        if p not in _DAY_NAMES:  # "monkey" is not Monday
             raise WindowError(f'"{p[:20]}" is not a day; use mon, tue, wed, thu, fri, sat, sun '
                               f"or a range like mon-fri")
-        idx.append(DAYS.index(p[:3]))
+        idx.append(_DAY_NAMES[p])
     if len(idx) == 1:
         return (idx[0],)
     if len(idx) != 2:

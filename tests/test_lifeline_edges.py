@@ -257,3 +257,15 @@ async def test_a_wave_and_an_ack_at_the_same_moment_leave_no_open_page(
         assert open_pages == [], n
         await run_lines(console, f"@{requester} dm> call resolve followup:no")
         console.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+
+
+def test_day_names_are_days_and_nothing_else() -> None:
+    import pytest
+
+    from bot.windows import WindowError, describe, parse_windows
+
+    assert describe(parse_windows("monday-friday 21:00-02:00, Saturday any")) == \
+        "mon-fri 21:00-02:00, sat any"
+    assert describe(parse_windows("thurs 09:00-10:00")) == "thu 09:00-10:00"
+    with pytest.raises(WindowError, match='"monkey" is not a day'):
+        parse_windows("monkey 09:00-10:00")
