@@ -558,13 +558,11 @@ async def send_room_key_late(member: Member, room_id: str, device: OlmDevice,
     assert isinstance(resp, ToDeviceResponse), resp
 
 
-async def test_undecryptable_events_one_request_one_notice_then_handled(
-        synapse: SynapseServer, tmp_path: Path) -> None:
-    bot_user = await synapse.register(unique("bot"))
-    me = bot_user.user_id
-    bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
-    # The bot's account on another device: nio sends a key request to the account's own
-    # devices, so this is where the requests can be counted on the wire.
+
+async def watch_bot_key_requests(synapse: SynapseServer, bot_user: RegisteredUser,
+                                 tmp_path: Path) -> tuple[Member, list[RoomKeyRequest]]:
+    """The bot's account on another device: nio sends a key request to the account's own
+    devices, so this is where the requests can be counted on the wire."""
     other = await Member(synapse, await synapse.login(bot_user),
                          tmp_path / "bot-other-device").start()
     requests: list[RoomKeyRequest] = []
@@ -574,6 +572,14 @@ async def test_undecryptable_events_one_request_one_notice_then_handled(
             requests.append(event)
 
     other.client.add_to_device_callback(on_request, RoomKeyRequest)  # type: ignore[arg-type]
+    return other, requests
+
+async def test_undecryptable_events_one_request_one_notice_then_handled(
+        synapse: SynapseServer, tmp_path: Path) -> None:
+    bot_user = await synapse.register(unique("bot"))
+    me = bot_user.user_id
+    bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
+    other, requests = await watch_bot_key_requests(synapse, bot_user, tmp_path)
     try:
         async with members(synapse, tmp_path, unique("ivy")) as (ivy,):
             room = await ivy.create_room([me], encrypted=True)
@@ -638,15 +644,7 @@ async def test_undecryptable_event_survives_restart_then_handled_once(
     me = bot_user.user_id
     settings = bot_settings(synapse, bot_user, tmp_path)
     bot = await start_bot(settings)
-    other = await Member(synapse, await synapse.login(bot_user),
-                         tmp_path / "bot-other-device").start()
-    requests: list[RoomKeyRequest] = []
-
-    async def on_request(event: RoomKeyRequest) -> None:
-        if event.requesting_device_id == bot_user.device_id:
-            requests.append(event)
-
-    other.client.add_to_device_callback(on_request, RoomKeyRequest)  # type: ignore[arg-type]
+    other, requests = await watch_bot_key_requests(synapse, bot_user, tmp_path)
     try:
         async with members(synapse, tmp_path, unique("jo")) as (jo,):
             room = await jo.create_room([me], encrypted=True)
