@@ -51,14 +51,6 @@ async def member_count(session: AsyncSession, circle: Circle) -> int:
     )).scalar_one())
 
 
-async def roster(session: AsyncSession, circle: Circle) -> list[tuple[Member, Person]]:
-    rows = await session.execute(
-        select(Member, Person).join(Person, Person.id == Member.person_id)
-        .where(Member.circle_id == circle.id).order_by(Member.id)
-    )
-    return [(m, p) for m, p in rows.all()]
-
-
 async def stewards(session: AsyncSession, circle: Circle) -> list[Person]:
     """Until rotation assigns the steward role, the founder is the circle's steward."""
     if circle.founder_person_id is None:

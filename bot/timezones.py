@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 
 @cache
@@ -32,7 +32,3 @@ def resolve_timezone(text: str) -> tuple[str | None, str | None]:
     if match and names[match[0]].startswith("Etc/") is False:
         return None, names[match[0]]
     return None, "Europe/Berlin"
-
-
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

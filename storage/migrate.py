@@ -68,16 +68,3 @@ async def migrate(db: Database) -> str:
         await conn.run_sync(_upgrade, cfg)
         await conn.commit()
     return code_head()
-
-
-async def ensure_current(db: Database) -> None:
-    """For processes that must not migrate: the schema must be exactly this code's head."""
-    revision = await current_revision(db)
-    _check_known(revision)
-    if revision != code_head():
-        raise RuntimeError(
-            f"the database schema is at {revision or 'nothing'}, this code needs {code_head()}; "
-            "run `peercircle migrate`."
-        )
-
-

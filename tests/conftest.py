@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from adapters.console import ConsoleSession
 from bot.clock import FakeClock, parse_instant
 from bot.config import Settings
 from storage.db import Database
+from tests.synapse_server import SynapseServer, is_available
 
 POSTGRES_URL = os.environ.get("PEERCIRCLE_TEST_POSTGRES_URL", "")
 START = "2026-11-22T04:00:00Z"
@@ -89,8 +89,12 @@ async def run_lines(session: ConsoleSession, text: str) -> list[str]:
     return session.take()
 
 
-def at(text: str) -> datetime:
-    return parse_instant(text)
-
-
-LineRunner = Callable[[ConsoleSession, str], object]
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def synapse() -> AsyncIterator[SynapseServer]:
+    """One real Synapse per test module (about 1.3 s to start); tests register their own
+    users, so their order does not matter."""
+    available = is_available()
+    if not available:
+        pytest.skip(available.reason)
+    async with SynapseServer() as server:
+        yield server

@@ -34,10 +34,6 @@ def paged(lines: list[str]) -> list[str]:
     return [m.group(1) for line in lines if (m := PAGE.match(line))]
 
 
-def at(console: ConsoleSession) -> str:
-    return console.clock.now().strftime("%H:%M")
-
-
 async def test_4am_pages_only_members_whose_own_windows_are_open(
         console: ConsoleSession) -> None:
     # 2026-11-22T03:00Z is 04:00 in Berlin, 22:00 in New York, 12:00 in Tokyo, 19:00 in LA,
@@ -61,9 +57,12 @@ async def test_4am_pages_only_members_whose_own_windows_are_open(
     # and never the note.
     pages = [line for line in said if PAGE.match(line)]
     assert all("rae" in p and "Riverbend" in p and "shaking" not in p for p in pages)
-    assert any("(22:00 your time)" in p for p in pages if "@bob" in p) or "bob" not in first
     said = await run_lines(console, ":advance 4m")
+    pages += [line for line in said if PAGE.match(line)]
     second = paged(said)
+    # Each page shows the time in the paged member's own zone (bob is in New York).
+    [bobs] = [p for p in pages if p.startswith("[dm @bob]")]
+    assert "(22:00 your time)" in bobs or "(22:04 your time)" in bobs
     assert len(second) == 1 and set(first + second) == {"bob", "carol", "fay"}
     said = await run_lines(console, ":advance 4m")
     assert paged(said) == ["erin"]  # the emergency wave comes last

@@ -9,14 +9,12 @@ import re
 import shutil
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from nio import (
     DownloadResponse,
     RoomEncryptedImage,
@@ -55,11 +53,6 @@ _n = itertools.count()
 def unique(name: str) -> str:
     return f"{name}{next(_n)}"
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def synapse() -> AsyncIterator[SynapseServer]:
-    async with SynapseServer() as server:
-        yield server
 
 
 def no_quote(seen_body: str, typed: str) -> bool:

@@ -6,12 +6,10 @@ import asyncio
 import base64
 import json
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import vodozemac
 from nio import AsyncClient, AsyncClientConfig
 
@@ -212,13 +210,6 @@ def test_key_store_roundtrip_private_and_checked(tmp_path: Path) -> None:
 AVAILABLE = is_available()
 synapse_test = pytest.mark.skipif(not AVAILABLE, reason=AVAILABLE.reason)
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def synapse() -> AsyncIterator[SynapseServer]:
-    if not AVAILABLE:
-        pytest.skip(AVAILABLE.reason)
-    async with SynapseServer() as server:
-        yield server
 
 
 class RecordingClient(AsyncClient):

@@ -8,11 +8,9 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from tests.matrix_fixtures import members
 from tests.synapse_server import SynapseServer, is_available
@@ -23,11 +21,6 @@ pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
 ]
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def synapse() -> AsyncIterator[SynapseServer]:
-    async with SynapseServer() as server:
-        yield server
 
 
 async def test_peercircle_run_answers_and_stops_cleanly(synapse: SynapseServer,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -34,11 +32,6 @@ pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
 ]
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def synapse() -> AsyncIterator[SynapseServer]:
-    async with SynapseServer() as server:
-        yield server
 
 
 def nio_client(server: SynapseServer, user: RegisteredUser) -> AsyncClient:
