@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
+from bot.answer import Action
 from bot.app import open_core
 from bot.clock import Clock, FakeClock, SystemClock, parse_instant
 from bot.config import Settings
@@ -53,8 +54,17 @@ class ConsoleDeliverer:
             target = message.edit_target
             assert target is not None
             where = "[edit room]" if target.kind == "post" else f"[edit dm @{target.user_id}]"
-        self.emit(f"{where} {one_line(message.text)}")
+        self.emit(f"{where} {one_line(message.text)}{actions_hint(message.actions)}")
+        for attachment in message.attachments:
+            self.emit(f"{where} [attachment: {attachment.filename}] {one_line(attachment.alt)}")
         return f"console-{message.id}"
+
+
+def actions_hint(actions: tuple[Action, ...]) -> str:
+    """A message's actions, as the words a member types to press them."""
+    if not actions:
+        return ""
+    return " [actions: " + " | ".join(a.line() for a in actions) + "]"
 
 
 @dataclass
@@ -126,8 +136,11 @@ class ConsoleSession:
         assert self.core is not None
         actor = UserRef(PLATFORM, name, name)
         place = Place.direct() if direct else Place(ROOM, actor_is_room_admin=admin)
-        reply = await self.core.handle_text(text, actor, place)
-        self._emit(f"[reply @{name}] {one_line(reply.text)}")
+        answer = await self.core.handle_text(text, actor, place)
+        # The output tells the truth about who sees what: a private answer to a line typed
+        # in the room goes to the member's direct conversation.
+        where = f"[dm @{name}]" if answer.private and not direct else f"[reply @{name}]"
+        self._emit(f"{where} {one_line(answer.text)}{actions_hint(answer.actions)}")
         await self.drain()
 
     async def advance_to(self, target: datetime) -> None:

@@ -47,7 +47,7 @@ from bot.config import Settings
 from bot.dispatcher import Core
 from bot.refs import Place, RoomRef, UserRef
 from bot.texts import Texts
-from bot.windows import describe, inside_text, parse_windows
+from bot.features.availability.windows import describe, inside_text, parse_windows
 from storage.db import Database
 from storage.migrate import migrate
 from storage.models import Availability, Circle, Member, OutboxMessage, Person, Timer

@@ -65,7 +65,9 @@ class Command:
     who: Who = Who.MEMBER
     help_key: str = ""  # key in the text catalogue; defaults to "help.<path>"
     hidden: bool = False
-    sensitive: bool = False  # always answered privately (lifeline, availability)
+    private: bool = False  # always answered privately (lifeline, availability)
+    private_errors: bool = False  # its rejections can quote private words: answered privately
+    takes_settings: bool = False  # its arguments are every feature's settings (circle settings)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -92,126 +94,6 @@ LONG_TEXT_LIMIT = 4000
 # A named argument every circle command accepts, to pick a circle from a direct conversation.
 CIRCLE_ARG = Arg("circle", Kind.TEXT, max_len=NAME_LIMIT, named_only=True)
 
-_ONOFF = ("on", "off")
-
-TABLE: tuple[Command, ...] = (
-    Command("help", (Arg("command", Kind.REST, max_len=100),), Where.ANY, Who.ANYONE),
-    Command("think", (), Where.ANY, Who.ANYONE),
-    Command("step", (Arg("n", Kind.INT, minimum=1, maximum=12),), Where.ANY, Who.ANYONE),
-    Command(
-        "circle setup",
-        (
-            Arg("name", Kind.TEXT, required=True, max_len=NAME_LIMIT),
-            Arg("timezone", Kind.TIMEZONE, required=True),
-        ),
-        Where.ROOM,
-        Who.ANYONE,
-    ),
-    Command("circle info", (), Where.ANY, Who.CIRCLE),
-    Command(
-        "circle settings",
-        (
-            Arg("timezone", Kind.TIMEZONE, named_only=True),
-            Arg("language", Kind.CHOICE, choices=("en", "es"), named_only=True),
-            Arg("name", Kind.TEXT, max_len=NAME_LIMIT, named_only=True),
-            Arg("retention_days", Kind.INT, minimum=1, maximum=3650, named_only=True),
-            Arg("lifeline_note_days", Kind.INT, minimum=0, maximum=90, named_only=True),
-            Arg("followups", Kind.CHOICE, choices=_ONOFF, named_only=True),
-            Arg("step_of_week", Kind.INT, minimum=0, maximum=12, named_only=True),
-            Arg("crisis_resources", Kind.TEXT, max_len=LONG_TEXT_LIMIT, named_only=True),
-            Arg("wave_size", Kind.INT, minimum=1, maximum=10, named_only=True),
-            Arg("wave_minutes", Kind.INT, minimum=1, maximum=60, named_only=True),
-            Arg("give_up_minutes", Kind.INT, minimum=2, maximum=240, named_only=True),
-            Arg("connect_minutes", Kind.INT, minimum=1, maximum=120, named_only=True),
-            Arg("max_requests_per_day", Kind.INT, minimum=1, maximum=20, named_only=True),
-        ),
-        Where.ROOM,
-        Who.STEWARD,
-    ),
-    Command("join", (), Where.ROOM, Who.CIRCLE),
-    Command("leave", (), Where.ANY, Who.MEMBER),
-    Command("pact show", (), Where.ANY, Who.CIRCLE),
-    Command("pact accept", (), Where.ANY, Who.MEMBER),
-    Command(
-        "pact edit",
-        (Arg("text", Kind.REST, required=True, max_len=LONG_TEXT_LIMIT),),
-        Where.ROOM,
-        Who.STEWARD,
-    ),
-    Command(
-        "checkin",
-        (
-            Arg("mood", Kind.MOOD),
-            Arg("note", Kind.REST, max_len=NOTE_LIMIT),
-            Arg("visibility", Kind.CHOICE, choices=("circle", "mentor", "private"),
-                default="circle"),
-            Arg("anonymous", Kind.BOOL, default=False),
-        ),
-        Where.ANY,
-        Who.MEMBER,
-    ),
-    Command(
-        "checkins",
-        (Arg("period", Kind.CHOICE, choices=("today", "week"), default="today"),),
-        Where.ANY,
-        Who.MEMBER,
-    ),
-    Command(
-        "followups",
-        (Arg("state", Kind.CHOICE, choices=_ONOFF, required=True),),
-        Where.ANY,
-        Who.MEMBER,
-    ),
-)
-
-_REQUEST_ID = Arg("id", Kind.INT, minimum=1, maximum=999_999_999)
-_EMERGENCY = Arg("emergency", Kind.BOOL, named_only=True)
-
-# The lifeline: everything about it is answered privately (Reply.sensitive).
-LIFELINE: tuple[Command, ...] = (
-    Command("available show", (), Where.ANY, Who.MEMBER, sensitive=True),
-    Command(
-        "available set",
-        (
-            Arg("windows", Kind.REST, required=True, max_len=300),
-            Arg("timezone", Kind.TIMEZONE, named_only=True),
-            _EMERGENCY,
-        ),
-        Where.ANY,
-        Who.MEMBER,
-        sensitive=True,
-    ),
-    Command("available on", (_EMERGENCY,), Where.ANY, Who.MEMBER, sensitive=True),
-    Command("available off", (), Where.ANY, Who.MEMBER, sensitive=True),
-    Command("available snooze", (Arg("until", Kind.REST, max_len=40),), Where.ANY, Who.MEMBER,
-            sensitive=True),
-    # Who.ANYONE: a non-member still gets the crisis resources with the answer.
-    Command(
-        "call open",
-        (Arg("note", Kind.REST, max_len=NOTE_LIMIT),
-         Arg("room", Kind.BOOL, named_only=True, default=False)),
-        Where.ANY,
-        Who.ANYONE,
-        sensitive=True,
-    ),
-    Command("call cancel", (), Where.ANY, Who.ANYONE, sensitive=True),
-    Command("call resolve", (Arg("followup", Kind.BOOL, named_only=True, default=True),),
-            Where.ANY, Who.ANYONE, sensitive=True),
-    Command("call connected", (), Where.ANY, Who.ANYONE, sensitive=True),
-    Command("ack", (_REQUEST_ID,), Where.ANY, Who.ANYONE, sensitive=True),
-    Command("decline", (_REQUEST_ID,), Where.ANY, Who.ANYONE, sensitive=True),
-    Command("lifeline report",
-            (Arg("period", Kind.CHOICE, choices=("7d", "30d"), default="7d"),),
-            Where.ANY, Who.STEWARD),
-)
-
-TABLE = TABLE + LIFELINE
-
-# A group word alone runs its default subcommand ("pact" is "pact show"); so does a group
-# word followed by words that are not a subcommand (`call can't sleep` is `call open`).
-GROUP_DEFAULTS: dict[str, str] = {"circle": "info", "pact": "show", "available": "show",
-                                  "call": "open", "lifeline": "report"}
-
 # Mood words every circle understands; a circle may add its own in settings.
 DEFAULT_MOOD_WORDS: dict[str, int] = {
     "awful": 1, "terrible": 1, "bad": 2, "low": 2, "rough": 2, "meh": 3, "okay": 3, "ok": 3,
@@ -220,12 +102,12 @@ DEFAULT_MOOD_WORDS: dict[str, int] = {
 
 
 class CommandTable:
-    """Lookup over TABLE plus the commands later features register."""
+    """The one command table: every feature's commands, and each group's default."""
 
-    def __init__(self, commands: tuple[Command, ...] = TABLE,
+    def __init__(self, commands: tuple[Command, ...] = (),
                  defaults: dict[str, str] | None = None) -> None:
         self.commands: dict[str, Command] = {}
-        self.defaults: dict[str, str] = dict(GROUP_DEFAULTS if defaults is None else defaults)
+        self.defaults: dict[str, str] = dict(defaults or {})
         for c in commands:
             self.add(c)
 

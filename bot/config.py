@@ -43,49 +43,6 @@ class DiscordSettings(Section):
     dev_guild_id: int | None = None
 
 
-class CrisisResource(Section):
-    text: str
-    source: str = ""
-
-
-class LifelineDefaults(Section):
-    wave_size: int = Field(2, ge=1, le=10)
-    wave_minutes: int = Field(4, ge=1, le=60)
-    give_up_minutes: int = Field(20, ge=2, le=240)
-    connect_minutes: int = Field(10, ge=1, le=120)
-    max_requests_per_day: int = Field(3, ge=1, le=20)
-    pages_per_15_minutes: int = Field(2, ge=1, le=20)
-    pages_per_night: int = Field(4, ge=1, le=50)
-    emergency_wave: bool = True
-
-
-class PrivacyDefaults(Section):
-    retention_days: int = Field(90, ge=1, le=3650)
-    lifeline_note_days: int = Field(7, ge=0, le=90)
-
-
-class CircleDefaults(Section):
-    """What a new circle starts with; each circle's stewards may change theirs."""
-
-    language: str = "en"
-    followups: bool = True
-    crisis_resources: list[CrisisResource] = Field(default_factory=lambda: [
-        CrisisResource(text="If you are in immediate danger, call your local emergency number.",
-                       source="peercircle default"),
-    ])
-    lifeline: LifelineDefaults = Field(default_factory=LifelineDefaults)
-    privacy: PrivacyDefaults = Field(default_factory=PrivacyDefaults)
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, v: str) -> str:
-        from bot.texts import LANGUAGES
-
-        if v not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        return v
-
-
 class LoggingSettings(Section):
     level: str = "INFO"
 
@@ -99,7 +56,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
-    circle_defaults: CircleDefaults = Field(default_factory=CircleDefaults)
+    # What a new circle starts with, one section per feature (`circle_defaults.lifeline`);
+    # each section is validated by its feature's settings model (bot/features).
+    circle_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     timezone: str = "UTC"  # the host's default for new members without one
 

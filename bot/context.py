@@ -3,22 +3,24 @@ and where. Handlers raise UserError for bad input; the transaction is then rolle
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import timers
-from bot.circle_settings import CircleSettings, effective
 from bot.outbox import OutboxWriter
 from bot.refs import Place, UserRef
+from bot.section import SettingsSection, merged
 from bot.texts import Texts
 from storage.models import Circle, Member, Person
 
 if TYPE_CHECKING:
     from bot.dispatcher import Core
+
+S = TypeVar("S", bound=SettingsSection)
 
 
 class UserError(Exception):
@@ -39,18 +41,32 @@ class Ctx:
     member: Member | None = None
     is_steward: bool = False
     sent_at: datetime | None = None  # when the member sent the command, if the platform says
-    extras: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # set by a handler whose answer turned out to hold private words
+    timers_changed: bool = False
+    timer_due: datetime | None = None  # when firing a timer: when it was due
+    _sections: dict[tuple[int, str], SettingsSection] = field(default_factory=dict)
 
     def t(self, key: str, **values: object) -> str:
         return self.texts(key, **values)
 
-    @property
-    def settings(self) -> CircleSettings:
-        assert self.circle is not None
-        return self.settings_of(self.circle)
+    def section(self, section: type[S], circle: Circle | None = None) -> S:
+        """A circle's effective settings for one feature's section."""
+        circle = circle or self.circle
+        assert circle is not None
+        cache_key = (circle.id, section.section)
+        found = self._sections.get(cache_key)
+        if found is None:
+            columns = {name: getattr(circle, name) for name in section.columns}
+            found = merged(section, self.core.host_defaults[section.section],
+                           circle.settings or {}, columns)
+            self._sections[cache_key] = found
+        assert isinstance(found, section)
+        return found
 
-    def settings_of(self, circle: Circle) -> CircleSettings:
-        return effective(self.core.settings.circle_defaults, circle.settings)
+    def forget_sections(self, circle: Circle) -> None:
+        """After `circle settings` changed a circle, read its sections afresh."""
+        for key in [k for k in self._sections if k[0] == circle.id]:
+            del self._sections[key]
 
     def texts_for(self, person: Person, circle: Circle | None = None) -> Texts:
         circle = circle or self.circle
@@ -66,44 +82,13 @@ class Ctx:
     def dm(self, person: Person, text: str, **kw: Any) -> str:
         return self.out.dm(person, text, **kw)
 
-    async def schedule(self, kind: str, due_at: datetime, key: str,
-                       payload: dict[str, Any] | None = None) -> None:
-        await timers.schedule(self.session, self.now, kind, due_at, key, payload)
-        self.extras["timers_changed"] = True
+    async def schedule(self, payload: Any, due_at: datetime, key: str) -> None:
+        """A timer, typed by its payload dataclass (the feature declared which kind it is)."""
+        kind = self.core.features.kind_of[type(payload)]
+        await timers.schedule(self.session, self.now, kind, due_at, key,
+                              dataclasses.asdict(payload),
+                              urgent=self.core.features.timers[kind].urgent)
+        self.timers_changed = True
 
     async def cancel_timers(self, *keys: str) -> None:
         await timers.cancel(self.session, self.now, *keys)
-
-
-CommandHandler = Callable[[Ctx, dict[str, Any]], Awaitable[str]]
-TimerHandler = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
-
-
-class Registry:
-    """Each feature module's handlers, by command path and by timer kind."""
-
-    def __init__(self) -> None:
-        self.commands: dict[str, CommandHandler] = {}
-        self.timers: dict[str, TimerHandler] = {}
-
-    def command(self, path: str) -> Callable[[CommandHandler], CommandHandler]:
-        def deco(fn: CommandHandler) -> CommandHandler:
-            self.commands[path] = fn
-            return fn
-        return deco
-
-    def timer(self, kind: str) -> Callable[[TimerHandler], TimerHandler]:
-        def deco(fn: TimerHandler) -> TimerHandler:
-            self.timers[kind] = fn
-            return fn
-        return deco
-
-    def merge(self, other: Registry) -> None:
-        for path, fn in other.commands.items():
-            if path in self.commands:
-                raise ValueError(f"two handlers for {path!r}")
-            self.commands[path] = fn
-        for kind, tfn in other.timers.items():
-            if kind in self.timers:
-                raise ValueError(f"two handlers for timer {kind!r}")
-            self.timers[kind] = tfn

@@ -3,6 +3,7 @@ and fires due timers the same way."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -12,38 +13,53 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import timers
+from bot.answer import Action, Answer
 from bot.clock import Clock
-from bot.commands import CIRCLE_ARG, Command, CommandTable, Where, Who
+from bot.commands import CIRCLE_ARG, Command, Where, Who
 from bot.config import Settings
-from bot.context import Ctx, Registry, UserError
+from bot.context import Ctx, UserError
+from bot.feature import Features
 from bot.logs import log_failure
-from bot.membership import circle_for_room, circles_of, is_steward, member_of, person_for
+from bot.membership import circle_for_room, circles_of, member_of, person_for
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
-from bot.refs import Invocation, Place, Reply, UserRef
+from bot.refs import Invocation, Place, UserRef
 from bot.texts import Texts
+from bot.textsafety import clean
 from storage.db import Database
-from storage.models import Circle, Person, ProcessedEvent
+from storage.models import Circle, Member, OutboxMessage, Person, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
+NAME_COLUMN = 255  # people.display_name: a longer platform name is cut, not refused
+
 
 class Core:
-    def __init__(self, db: Database, clock: Clock, settings: Settings | None = None,
-                 table: CommandTable | None = None, registry: Registry | None = None) -> None:
-        from bot.features import build_registry, build_table
-
+    def __init__(self, db: Database, clock: Clock, settings: Settings,
+                 features: Features) -> None:
         self.db = db
         self.clock = clock
-        self.settings = settings or Settings()
-        self.table = table or build_table()
-        self.registry = registry or build_registry()
+        self.settings = settings
+        self.features = features
+        self.table = features.table
+        self.host_defaults = features.host_defaults(settings.circle_defaults)
         self.owner = timers.new_owner()
         self._listeners: list[Callable[[bool], None]] = []
-        missing = [c.path for c in self.table.commands.values()
-                   if c.path not in self.registry.commands]
-        if missing:
-            raise RuntimeError(f"commands without a handler: {', '.join(missing)}")
+
+    async def start(self) -> None:
+        """Every feature's start-up hook, each in its own transaction."""
+        for hook in self.features.hooks("startup_hooks"):
+            async with self.db.transaction() as session:
+                now = self.clock.now()
+                ctx = Ctx(core=self, session=session, now=now,
+                          out=OutboxWriter(session, now, f"start:{uuid.uuid4().hex}"),
+                          texts=Texts())
+                await hook(ctx)
+            self._committed(ctx.timers_changed)
+
+    async def housekeeping(self, ctx: Ctx) -> None:
+        for hook in self.features.hooks("housekeeping_hooks"):
+            await hook(ctx)
 
     def on_commit(self, listener: Callable[[bool], None]) -> None:
         """Called after every commit with whether timers changed (senders and wake-ups)."""
@@ -55,7 +71,9 @@ class Core:
 
     # -- invocations --------------------------------------------------------------------
     async def handle_text(self, line: str, actor: UserRef, place: Place,
-                          event_id: str | None = None, sent_at: datetime | None = None) -> Reply:
+                          event_id: str | None = None, sent_at: datetime | None = None
+                          ) -> Answer:
+        line = clean(line)  # NUL and control characters never reach the database or a room
         try:
             parsed = split_command(self.table, line, Texts())
         except ParseError:
@@ -63,7 +81,9 @@ class Core:
             try:
                 split_command(self.table, line, texts)
             except ParseError as exc:
-                return Reply(str(exc), ok=False)
+                # What was typed may be private words (`chekin 2 my secret`): the room is
+                # told nothing it did not already see, and the echo goes to the member.
+                return Answer(str(exc), ok=False, private=_may_quote(line))
             raise
         return await self.invoke(Invocation(parsed.command.path, actor, place, parsed.positional,
                                             parsed.named, event_id, sent_at))
@@ -82,10 +102,15 @@ class Core:
                     return Texts(circle.language)
         return Texts()
 
-    async def invoke(self, inv: Invocation) -> Reply:
+    async def invoke(self, inv: Invocation) -> Answer:
         command = self.table.get(inv.command)
         if command is None:
-            return Reply(Texts()("err.unknown_command", word=inv.command[:40]), ok=False)
+            return Answer(Texts()("err.unknown_command", word=inv.command[:40]), ok=False)
+        inv = dataclasses.replace(
+            inv, positional=tuple(clean(p) for p in inv.positional),
+            named={k: clean(v) for k, v in inv.named.items()},
+            actor=dataclasses.replace(inv.actor, display_name=clean(
+                inv.actor.display_name).strip()[:NAME_COLUMN]))
         cause = f"inv:{inv.actor.platform}:{inv.event_id or uuid.uuid4().hex}"
         try:
             async with self.db.transaction() as session:
@@ -102,31 +127,45 @@ class Core:
                 await self._locate(ctx, command, inv)
                 args = bind(command, inv.positional,
                             {k: v for k, v in inv.named.items()}, ctx.texts,
-                            ctx.settings.mood_words if ctx.circle else None)
-                text = await self.registry.commands[command.path](ctx, args)
-                sensitive = command.sensitive or bool(ctx.extras.get("sensitive"))
+                            None)
+                result = await self.features.handlers[command.path](ctx, args)
+                answer = _as_answer(result, command.private or ctx.private)
                 if inv.event_id is not None:
-                    session.add(ProcessedEvent(platform=inv.actor.platform,
-                                               event_id=inv.event_id, reply_text=text,
-                                               reply_sensitive=sensitive, created_at=now))
+                    session.add(ProcessedEvent(
+                        platform=inv.actor.platform, event_id=inv.event_id,
+                        user_id=inv.actor.id, reply_text=answer.text, reply_private=answer.private,
+                        reply_actions=[a.to_json() for a in answer.actions], created_at=now))
                 await session.flush()
         except (UserError, ParseError) as exc:
-            return Reply(str(exc), ok=False, sensitive=command.sensitive)
+            return Answer(str(exc), ok=False, private=command.private_errors)
         except Exception as exc:
             log_failure(log, "command %s failed", command.path, exc=exc)
-            return Reply(Texts()("err.internal"), ok=False)
-        self._committed(bool(ctx.extras.get("timers_changed")))
-        return Reply(text, sensitive=sensitive)
+            return await self._failed(command, inv)
+        self._committed(ctx.timers_changed)
+        return answer
+
+    async def _failed(self, command: Command, inv: Invocation) -> Answer:
+        """A handler crashed: nothing was changed. Some commands must still say something
+        (a failed `call` still carries the crisis resources)."""
+        fallback = self.features.failure_answers.get(command.path)
+        text = Texts()("err.internal")
+        if fallback is not None:
+            try:
+                text = await fallback(self, inv)
+            except Exception as exc:
+                log_failure(log, "failure answer for %s failed", command.path, exc=exc)
+        return Answer(text, ok=False, private=command.private_errors)
 
     @staticmethod
-    async def _seen(session: Any, inv: Invocation) -> Reply | None:
+    async def _seen(session: Any, inv: Invocation) -> Answer | None:
         row = (await session.execute(
             select(ProcessedEvent).where(ProcessedEvent.platform == inv.actor.platform,
                                          ProcessedEvent.event_id == inv.event_id)
         )).scalar_one_or_none()
         if row is None:
             return None
-        return Reply(row.reply_text, sensitive=row.reply_sensitive, replayed=True)
+        return Answer(row.reply_text, private=row.reply_private, replayed=True,
+                      actions=tuple(Action.from_json(a) for a in row.reply_actions or ()))
 
     async def _locate(self, ctx: Ctx, command: Command, inv: Invocation) -> None:
         """Where/who checks, and the circle and member this invocation is about."""
@@ -151,9 +190,10 @@ class Core:
         ctx.circle = circle
         ctx.texts = Texts(person.language or circle.language)
         ctx.member = await member_of(ctx.session, circle, person)
-        if command.who is Who.STEWARD:  # two more queries, only where they matter
+        if command.who is Who.STEWARD:  # more queries, only where they matter
             ctx.is_steward = place.actor_is_room_admin or (
-                ctx.member is not None and await is_steward(ctx.session, circle, person, False))
+                ctx.member is not None and person.id in {
+                    p.id for p in await self.stewards(ctx, circle)})
         if command.who is Who.MEMBER and ctx.member is None:
             raise UserError(ctx.t("err.not_member", circle=circle.name))
         if command.who is Who.STEWARD and not ctx.is_steward:
@@ -192,7 +232,7 @@ class Core:
                     fired += 1
 
     async def _fire(self, timer: Any) -> bool:
-        handler = self.registry.timers.get(timer.kind)
+        kind = self.features.timers.get(timer.kind)
         now = self.clock.now()
         changed = False
         try:
@@ -200,14 +240,14 @@ class Core:
                 if not await timers.mark_fired(session, timer, self.owner, now):
                     return False
                 ctx = Ctx(core=self, session=session, now=now,
-                          out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts())
-                ctx.extras["timer"] = timer
-                if handler is None:
+                          out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
+                          timer_due=timer.due_at)
+                if kind is None:
                     log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
                 else:
-                    await handler(ctx, dict(timer.payload or {}))
+                    await kind.handler(ctx, _payload(kind.payload, timer.payload))
                 await session.flush()
-                changed = bool(ctx.extras.get("timers_changed"))
+                changed = ctx.timers_changed
         except Exception as exc:
             log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind,
                         exc=exc)
@@ -218,3 +258,85 @@ class Core:
 
     async def next_due_at(self) -> Any:
         return await timers.next_due_at(self.db)
+
+    # -- hooks: every feature's, in registration order ----------------------------------------
+    async def member_joined(self, ctx: Ctx, member: Member, circle: Circle) -> None:
+        for hook in self.features.hooks("member_joined_hooks"):
+            await hook(ctx, member, circle)
+
+    async def member_left(self, ctx: Ctx, member: Member, circle: Circle) -> None:
+        for hook in self.features.hooks("member_left_hooks"):
+            await hook(ctx, member, circle)
+
+    async def forget_person(self, ctx: Ctx, person: Person) -> int:
+        """Later features first: they may hold rows that point at earlier ones' (members)."""
+        removed = 0
+        for hook in reversed(self.features.hooks("forget_hooks")):
+            removed += await hook(ctx, person)
+        return removed
+
+    async def export_person(self, ctx: Ctx, person: Person) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for feature in self.features.features:
+            for hook in feature.export_hooks:
+                part = await hook(ctx, person)
+                if part:
+                    found.setdefault(feature.name, {}).update(part)
+        return found
+
+    async def circle_info(self, ctx: Ctx) -> list[str]:
+        lines: list[str] = []
+        for hook in self.features.hooks("info_hooks"):
+            lines.extend(await hook(ctx))
+        return lines
+
+    async def stewards(self, ctx: Ctx, circle: Circle) -> list[Person]:
+        found: dict[int, Person] = {}
+        for provider in self.features.hooks("steward_providers"):
+            for person in await provider(ctx, circle):
+                found.setdefault(person.id, person)
+        return list(found.values())
+
+    # -- actions ------------------------------------------------------------------------------
+    async def action_invocation(self, platform: str, message_id: str, action_id: str,
+                                actor: UserRef, *, by_key: bool = False,
+                                event_id: str | None = None,
+                                sent_at: datetime | None = None) -> Invocation | None:
+        """A pressed action (button, reaction) as the invocation it stands for, or None when
+        the message has no such action or the presser is not the one it was sent to. The
+        message is found by its platform message id (or by its outbox key); the action by
+        its id or by its emoji (a reaction)."""
+        column = OutboxMessage.key if by_key else OutboxMessage.platform_message_id
+        async with self.db.transaction() as s:
+            row = (await s.execute(
+                select(OutboxMessage).where(OutboxMessage.platform == platform,
+                                            column == message_id)
+            )).scalars().first()
+        if row is None or row.kind != "dm" or row.user_id != actor.id:
+            return None
+        for data in row.actions or ():
+            action = Action.from_json(data)
+            if action_id in (action.id, action.emoji):
+                return Invocation(action.command, actor, Place.direct(), action.args,
+                                  event_id=event_id, sent_at=sent_at)
+        return None
+
+
+def _as_answer(result: Answer | str, private: bool) -> Answer:
+    if isinstance(result, str):
+        return Answer(result, private=private)
+    if private and not result.private:
+        return Answer(result.text, True, result.actions, result.attachments)
+    return result
+
+
+def _payload(payload_type: type, stored: dict[str, Any] | None) -> Any:
+    """A stored payload as its dataclass; keys the class no longer has are ignored."""
+    names = {f.name for f in dataclasses.fields(payload_type)}
+    return payload_type(**{k: v for k, v in (stored or {}).items() if k in names})
+
+
+def _may_quote(line: str) -> bool:
+    """A rejected line is echoed in its error; anything beyond a command word or two could be
+    what a member meant to keep private, so such an error goes to them alone."""
+    return len(line.split()) > 2

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answer import Action, Attachment
 from bot.clock import Clock
 from bot.logs import log_failure
 from storage.db import Database
@@ -46,6 +47,8 @@ class Outgoing:
     edit_target: Outgoing | None = None  # for edits: the original, with its platform id
     platform_message_id: str | None = None
     priority: int = PRIORITY_NORMAL  # PRIORITY_LIFELINE (0) goes before everything else
+    actions: tuple[Action, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DeliveryError(Exception):
@@ -82,28 +85,28 @@ class OutboxWriter:
         self._seq += 1
         return f"{self.cause}:{label or self._seq}"
 
-    def post(self, platform: str, room_id: str, text: str, *, label: str | None = None,
-             priority: int = PRIORITY_NORMAL, meta: dict[str, Any] | None = None) -> str:
-        return self._add(platform, "post", text, room_id=room_id, label=label,
-                         priority=priority, meta=meta)
+    def post(self, platform: str, room_id: str, text: str, **kw: Any) -> str:
+        return self._add(platform, "post", text, room_id=room_id, **kw)
 
-    def dm(self, person: Person, text: str, *, label: str | None = None,
-           priority: int = PRIORITY_NORMAL, meta: dict[str, Any] | None = None) -> str:
-        return self._add(person.platform, "dm", text, user_id=person.platform_user_id,
-                         label=label, priority=priority, meta=meta)
+    def dm(self, person: Person, text: str, **kw: Any) -> str:
+        """Actions on a DM may be pressed by its recipient (Core.action_invocation)."""
+        return self._add(person.platform, "dm", text, user_id=person.platform_user_id, **kw)
 
-    def edit(self, platform: str, original_key: str, text: str, *, label: str | None = None,
-             priority: int = PRIORITY_NORMAL, meta: dict[str, Any] | None = None) -> str:
-        return self._add(platform, "edit", text, edit_of=original_key, label=label,
-                         priority=priority, meta=meta)
+    def edit(self, platform: str, original_key: str, text: str, **kw: Any) -> str:
+        return self._add(platform, "edit", text, edit_of=original_key, **kw)
 
     def _add(self, platform: str, kind: str, text: str, *, room_id: str | None = None,
-             user_id: str | None = None, edit_of: str | None = None, label: str | None,
-             priority: int, meta: dict[str, Any] | None) -> str:
+             user_id: str | None = None, edit_of: str | None = None,
+             label: str | None = None, priority: int = PRIORITY_NORMAL,
+             meta: dict[str, Any] | None = None, actions: tuple[Action, ...] = (),
+             attachments: tuple[Attachment, ...] = (),
+             expires_at: datetime | None = None) -> str:
         key = self._key(label)
         self.session.add(OutboxMessage(
             key=key, platform=platform, kind=kind, room_id=room_id, user_id=user_id,
             edit_of=edit_of, text=text, meta=meta or {}, priority=priority,
+            actions=[a.to_json() for a in actions],
+            attachments=[a.to_json() for a in attachments], expires_at=expires_at,
             created_at=self.now, next_attempt_at=self.now, attempts=0,
         ))
         return key
@@ -129,6 +132,14 @@ class OutboxSender:
     async def claim(self) -> list[OutboxMessage]:
         now = self.clock.now()
         async with self.db.transaction() as s:
+            # A time-bound row past its expiry is dropped, never delivered late.
+            await s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.platform == self.platform,
+                       OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                       OutboxMessage.expires_at.is_not(None), OutboxMessage.expires_at <= now)
+                .values(failed_at=now, last_error="expired", text="")
+            )
             ready = (
                 select(OutboxMessage.id)
                 .where(
@@ -259,4 +270,6 @@ def _outgoing(row: OutboxMessage, target: Outgoing | None = None) -> Outgoing:
     return Outgoing(id=row.id, key=row.key, kind=row.kind, text=row.text, room_id=row.room_id,
                     user_id=row.user_id, meta=dict(row.meta or {}), attempts=row.attempts,
                     edit_target=target, platform_message_id=row.platform_message_id,
-                    priority=row.priority)
+                    priority=row.priority,
+                    actions=tuple(Action.from_json(a) for a in row.actions or ()),
+                    attachments=tuple(Attachment.from_json(a) for a in row.attachments or ()))

@@ -94,16 +94,16 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
         if sub is not None and table.get(f"{head} {sub}") is not None:
             command = table.get(f"{head} {sub}")
             rest = rest[1:]
-        elif sub is not None and (_closest(sub, subs, 0.8) or head not in table.defaults):
-            # Only a very near miss of a subcommand is a typo; anything else is an argument
-            # of the default (`call need someone` must open a request at 4am).
-            guess = _closest(sub, subs, 0.8)
+        elif sub is not None and head not in table.defaults:
+            guess = closest(sub, subs, 0.8)
             if guess:
                 raise ParseError(texts("err.unknown_command_suggest", word=f"{head} {sub[:40]}",
                                        guess=f"{head} {guess}"))
             raise ParseError(texts("err.unknown_subcommand", group=head, sub=sub[:40],
                                    subs=", ".join(subs)))
         elif head in table.defaults:
+            # After a group with a default, only an exact subcommand word is a subcommand:
+            # `call cancer scare` opens a request, never "did you mean call cancel?".
             command = table.get(f"{head} {table.defaults[head]}")
         else:
             raise ParseError(texts("err.need_subcommand", group=head, subs=", ".join(subs)))
@@ -111,7 +111,7 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
         command = table.get(head)
     if command is None:
         names = sorted({c.words[0] for c in table.visible()} | {c.path for c in table.visible()})
-        guess = _closest(head, names)
+        guess = closest(head, names)
         if guess:
             raise ParseError(texts("err.unknown_command_suggest", word=head, guess=guess))
         raise ParseError(texts("err.unknown_command", word=head))
@@ -131,7 +131,7 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
     return ParsedLine(command, tuple(positional), named)
 
 
-def _closest(word: str, options: list[str], cutoff: float = 0.6) -> str | None:
+def closest(word: str, options: list[str], cutoff: float = 0.6) -> str | None:
     found = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     return found[0] if found else None
 
@@ -152,14 +152,17 @@ def bind(command: Command, positional: tuple[str, ...], named: dict[str, str], t
         if not words:
             break
         if arg.kind is Kind.REST:
+            # Choice words at the start of the text set their choice whatever follows:
+            # `checkin 2 private couldn't sleep` is private, never a note posted to the room.
             later = [a for a in open_args[idx + 1 :] if a.kind in (Kind.CHOICE, Kind.BOOL)]
-            if len(words) == 1 and later:
-                # `checkin 2 private` means the visibility, not a one-word note.
-                fit = next((a for a in later if _fits(a, words[0], moods)), None)
-                if fit is not None:
-                    values[fit.name] = convert(fit, words.pop(0), texts, moods, command)
-                    continue
-            values[arg.name] = convert(arg, " ".join(words), texts, moods, command)
+            while words:
+                fit = next((a for a in later if a.name not in values
+                            and _leading_choice(a, words[0])), None)
+                if fit is None:
+                    break
+                values[fit.name] = convert(fit, words.pop(0), texts, moods, command)
+            if words:
+                values[arg.name] = convert(arg, " ".join(words), texts, moods, command)
             words = []
             break
         if not arg.required and not _fits(arg, words[0], moods):
@@ -181,12 +184,19 @@ def bind(command: Command, positional: tuple[str, ...], named: dict[str, str], t
     return values
 
 
+def _leading_choice(arg: Arg, word: str) -> bool:
+    """A word that names a choice outright: one of a choice's values, or a yes/no option's
+    own name (`anonymous`); `yes` alone could be the first word of a note."""
+    w = word.lower()
+    return w in arg.choices if arg.kind is Kind.CHOICE else w == arg.name
+
+
 def _fits(arg: Arg, word: str, moods: dict[str, int]) -> bool:
     w = word.lower()
     if arg.kind is Kind.INT:
         return _is_int(w.removeprefix("#"))
-    if arg.kind is Kind.MOOD:
-        return _is_int(w) or w in moods or bool(re.fullmatch(r"-?\d+/5", w))
+    if arg.kind is Kind.MOOD:  # a decimal is a mood said wrong, not the start of a note
+        return _is_int(w) or w in moods or bool(re.fullmatch(r"-?\d+([.,]\d+)?(/5)?", w))
     if arg.kind is Kind.CHOICE:
         return w in arg.choices
     if arg.kind is Kind.BOOL:
@@ -227,6 +237,8 @@ def convert(arg: Arg, raw: str, texts: Texts, moods: dict[str, int], command: Co
     if arg.kind is Kind.MOOD:
         if low.endswith("/5"):
             low = low[:-2]
+        if re.fullmatch(r"-?\d+[.,]\d+", low):
+            raise ParseError(texts("err.mood_whole", value=value[:10]))
         if _is_int(low):
             number = int(low)
             if not 1 <= number <= 5:

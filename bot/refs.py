@@ -50,15 +50,3 @@ class Invocation:
     named: dict[str, str] = field(default_factory=dict)
     event_id: str | None = None  # platform event id: idempotency, and replay detection
     sent_at: datetime | None = None  # when the member sent it (an adapter may see it late)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The direct answer to the invoker (ephemeral where the platform allows)."""
-
-    text: str
-    ok: bool = True
-    # What was typed should not stay in a shared room (a private check-in, anything about the
-    # lifeline): text adapters redact it where they can and answer in the direct conversation.
-    sensitive: bool = False
-    replayed: bool = False  # the event was handled before; this is the reply it got then

@@ -7,8 +7,11 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from bot.features import all_features
 from storage.db import make_engine
 from storage.models import Base
+
+all_features()  # features hold their own tables: importing them fills the metadata
 
 config = context.config
 target_metadata = Base.metadata

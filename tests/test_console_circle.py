@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from adapters.console import ConsoleSession
-from storage.models import Checkin, Member
+from bot.features.checkins.models import Checkin
+from storage.models import Member
 from tests.conftest import run_lines
 
 SETUP = """

@@ -13,7 +13,7 @@ from adapters.console import ConsoleSession
 from bot import timers
 from bot.clock import FakeClock, parse_instant
 from bot.refs import Place, RoomRef, UserRef
-from storage.models import LifelinePage, LifelineRequest
+from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from tests.conftest import run_lines
 
 SETUP = """

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.console import ConsoleSession
-from bot.availability import _snooze_until
+from bot.features.availability.commands import _snooze_until
 from bot.clock import parse_instant
 from bot.context import UserError
 from bot.refs import Place, RoomRef, UserRef
 from bot.texts import Texts
-from bot.windows import WindowError, describe, parse_windows
-from storage.models import LifelineRequest
+from bot.features.availability.windows import WindowError, describe, parse_windows
+from bot.features.lifeline.models import LifelineRequest
 from tests.conftest import run_lines
 from tests.test_lifeline import members, paged
 
@@ -234,7 +234,7 @@ async def test_a_wave_and_an_ack_at_the_same_moment_leave_no_open_page(
     lock; SQLite serialises writers anyway)."""
     import asyncio
 
-    from storage.models import LifelinePage
+    from bot.features.lifeline.models import LifelinePage
 
     await members(console, {n: "daily any" for n in
                             ("bob", "carol", "dan", "erin", "fay", "gus", "hal", "ivy")})
@@ -262,7 +262,7 @@ async def test_a_wave_and_an_ack_at_the_same_moment_leave_no_open_page(
 def test_day_names_are_days_and_nothing_else() -> None:
     import pytest
 
-    from bot.windows import WindowError, describe, parse_windows
+    from bot.features.availability.windows import WindowError, describe, parse_windows
 
     assert describe(parse_windows("monday-friday 21:00-02:00, Saturday any")) == \
         "mon-fri 21:00-02:00, sat any"

@@ -10,11 +10,13 @@ import pytest
 from adapters.matrix.events import command_line, is_own_join, strip_reply_fallback
 from adapters.matrix.formatting import edit_content, markdown_to_html, message_content
 from adapters.matrix.media import png_size
-from adapters.matrix.reactions import page_command
+from adapters.matrix.reactions import action_key
 from adapters.matrix.usage import usage_text
 from bot.app import open_core
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.features.lifeline.requests import page_actions
+from bot.refs import UserRef
 from storage.models import OutboxMessage
 
 
@@ -77,9 +79,9 @@ def test_reply_content_has_no_quoted_fallback() -> None:
 
 
 def test_usage_text_comes_from_the_table() -> None:
-    from bot.features import build_table
+    from bot.features import build_features
 
-    table = build_table()
+    table = build_features().table
     usage = usage_text(table, "!")
     for cmd in table.visible():
         assert f"`!{cmd.usage()}`" in usage
@@ -92,26 +94,33 @@ def test_png_size() -> None:
     assert png_size(b"not a png") is None
 
 
-async def test_reaction_maps_to_the_page_of_that_member(tmp_path: Path) -> None:
+async def test_reaction_maps_to_the_action_of_that_members_message(tmp_path: Path) -> None:
     settings = Settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"})
     core = await open_core(settings, SystemClock())
     now = datetime.now(UTC)
+    actions = [a.to_json() for a in page_actions(7)]
     try:
         async with core.db.transaction() as s:
             s.add(OutboxMessage(key="p", platform="matrix", kind="dm", user_id="@a:x",
-                                text="page", meta={"lifeline_request": 7,
-                                                   "actions": ["ack", "decline"]},
+                                text="page", meta={}, actions=actions,
                                 priority=0, created_at=now, next_attempt_at=now, attempts=0,
                                 sent_at=now, platform_message_id="$page"))
             s.add(OutboxMessage(key="q", platform="matrix", kind="post", room_id="!r:x",
-                                text="post", meta={}, priority=5, created_at=now,
-                                next_attempt_at=now, attempts=0, sent_at=now,
+                                text="post", meta={}, actions=actions, priority=5,
+                                created_at=now, next_attempt_at=now, attempts=0, sent_at=now,
                                 platform_message_id="$post"))
-        assert await page_command(core.db, "$page", "@a:x", "✅") == "ack 7"
-        assert await page_command(core.db, "$page", "@a:x", "✅\ufe0f") == "ack 7"
-        assert await page_command(core.db, "$page", "@a:x", "❌") == "decline 7"
-        assert await page_command(core.db, "$page", "@b:x", "✅") is None  # not their page
-        assert await page_command(core.db, "$page", "@a:x", "🎉") is None
-        assert await page_command(core.db, "$post", "@a:x", "✅") is None  # not a page
+
+        async def line(event: str, who: str, key: str) -> str | None:
+            inv = await core.action_invocation("matrix", event, action_key(key),
+                                               UserRef("matrix", who))
+            return None if inv is None else " ".join([inv.command, *inv.positional])
+
+        assert await line("$page", "@a:x", "✅") == "ack 7"
+        assert await line("$page", "@a:x", "✅\ufe0f") == "ack 7"
+        assert await line("$page", "@a:x", "✔") == "ack 7"
+        assert await line("$page", "@a:x", "❌") == "decline 7"
+        assert await line("$page", "@b:x", "✅") is None  # not their message
+        assert await line("$page", "@a:x", "🎉") is None
+        assert await line("$post", "@a:x", "✅") is None  # a room post is nobody's to answer
     finally:
         await core.db.dispose()

@@ -59,13 +59,14 @@ from adapters.matrix.pacing import (
     PacedSender,
     SendFailed,
 )
-from adapters.matrix.reactions import page_command
+from adapters.matrix.reactions import action_key
 from adapters.matrix.sync_state import SyncTokenStore
 from adapters.matrix.undecryptable import PendingEvent, SessionMark, UndecryptableStore
 from adapters.matrix.usage import adapter_text, usage_text
+from bot.answer import Answer
 from bot.config import Settings
 from bot.dispatcher import Core
-from bot.refs import Place, Reply, RoomRef, UserRef
+from bot.refs import Place, RoomRef, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +410,7 @@ class MatrixAdapter:
                     and body.strip() == self.cfg.command_prefix):
                 # A bare prefix: show the commands as they are typed here.
                 await self._send_reply(room_id, src["event_id"], sender,
-                                       Reply(usage_text(self.core.table,
+                                       Answer(usage_text(self.core.table,
                                                         self.cfg.command_prefix)), direct)
             return
         room = self.client.rooms.get(room_id)
@@ -423,17 +424,17 @@ class MatrixAdapter:
         await self._send_reply(room_id, src["event_id"], sender, reply, direct)
 
     async def invoke(self, line: str, actor: UserRef, place: Place, event_id: str,
-                     when: datetime | None) -> Reply:
+                     when: datetime | None) -> Answer:
         """The core call. The event id goes with it: the core records it in the handler's own
         transaction and answers a redelivered event with the stored reply."""
         return await self.core.handle_text(line, actor, place, event_id, sent_at=when)
 
-    async def _send_reply(self, room_id: str, event_id: str, sender: str, reply: Reply,
+    async def _send_reply(self, room_id: str, event_id: str, sender: str, reply: Answer,
                           direct: bool) -> None:
         """Exactly one reply per command: an m.notice naming the command, in the room; or, when
         what was typed should not stay in a shared room, in the member's direct room."""
         assert self.dms is not None
-        if reply.sensitive and not direct:
+        if reply.private and not direct:
             redacted = await self._redact(room_id, event_id)
             text = reply.text
             if not redacted:
@@ -441,7 +442,7 @@ class MatrixAdapter:
             try:
                 dm_room = await self.dms.room_for(sender)
             except SendFailed as exc:
-                log.warning("matrix: no direct room for a sensitive reply (%s)", exc.reason)
+                log.warning("matrix: no direct room for a private answer (%s)", exc.reason)
                 # Never the reply itself in the room: only that it could not be delivered.
                 await self.send_event(room_id, message_content(
                     adapter_text("matrix.no_direct_room"), reply_to=event_id),
@@ -452,7 +453,7 @@ class MatrixAdapter:
             return
         await self.send_event(room_id, message_content(reply.text, reply_to=event_id),
                               txn=txn_id("reply", event_id),
-                              priority=PRIORITY_LIFELINE if reply.sensitive else PRIORITY_REPLY,
+                              priority=PRIORITY_LIFELINE if reply.private else PRIORITY_REPLY,
                               label="reply")
 
     async def _redact(self, room_id: str, event_id: str) -> bool:
@@ -477,12 +478,14 @@ class MatrixAdapter:
         if relates.get("rel_type") != "m.annotation" or not target or not isinstance(key, str):
             return
         sender: str = src["sender"]
-        line = await page_command(self.core.db, target, sender, key)
-        if line is None:
-            return
         room = self.client.rooms.get(room_id)
         actor = UserRef(PLATFORM, sender, _display_name(room, sender))
-        reply = await self.invoke(line, actor, Place.direct(), src["event_id"], sent_at(src))
+        # The core checks that the reacting member is the one the message went to.
+        inv = await self.core.action_invocation(PLATFORM, target, action_key(key), actor,
+                                                event_id=src["event_id"], sent_at=sent_at(src))
+        if inv is None:
+            return
+        reply = await self.core.invoke(inv)
         in_dm = self.dms.is_direct_with(room_id, sender)
         dm_room = room_id if in_dm else await self.dms.room_for(sender)
         await self.send_event(dm_room, message_content(reply.text,

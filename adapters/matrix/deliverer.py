@@ -14,11 +14,7 @@ if TYPE_CHECKING:
 
 READY_WAIT = 10.0
 SEND_ATTEMPTS = 6  # then the outbox takes over the retrying, with its own backoff
-LIFELINE_KEY = "org.peercircle.lifeline_request"  # lets any client map a page to its request
-
-
-def is_lifeline(message: Outgoing) -> bool:
-    return message.priority == PRIORITY_LIFELINE or "lifeline_request" in message.meta
+ACTIONS_KEY = "org.peercircle.actions"  # lets any client offer a message's actions as buttons
 
 
 def msgtype_for(message: Outgoing) -> str:
@@ -46,7 +42,7 @@ class MatrixDeliverer:
         except SendFailed as exc:  # no direct room could be opened with the member
             raise DeliveryError(exc.reason, permanent=exc.permanent,
                                 dm_closed=exc.permanent and message.kind == "dm") from None
-        priority = PRIORITY_LIFELINE if is_lifeline(message) else PRIORITY_NORMAL
+        priority = PRIORITY_LIFELINE if message.priority == 0 else PRIORITY_NORMAL
         try:
             return await adapter.send_event(room_id, content, txn=txn_id("out", message.key),
                                             priority=priority, label=f"outbox {message.id}",
@@ -81,9 +77,7 @@ class MatrixDeliverer:
                                    msgtype=msgtype_for(target))
         else:
             raise SendFailed(f"unknown outbox kind {message.kind}", permanent=True)
-        request = message.meta.get("lifeline_request")
-        if request is None and message.edit_target is not None:
-            request = message.edit_target.meta.get("lifeline_request")
-        if request is not None:
-            content[LIFELINE_KEY] = request
+        if message.actions:
+            content[ACTIONS_KEY] = [{"id": a.id, "command": a.line(), "emoji": a.emoji}
+                                    for a in message.actions]
         return room_id, content

@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.availability import enabled_rows
-from bot.context import Ctx, Registry
+from bot.commands import Arg, Kind, Who
+from bot.context import Ctx
+from bot.features.availability.commands import enabled_rows
+from bot.features.availability.windows import inside_text
+from bot.features.lifeline.feature import feature
+from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from bot.timers import LATE_AFTER
-from bot.windows import inside_text
-from storage.models import LifelinePage, LifelineRequest, Timer
-
-handlers = Registry()
+from storage.models import Timer
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -56,7 +57,9 @@ async def coverage_gap_hours(ctx: Ctx, circle_id: int, since: datetime, until: d
     return gaps
 
 
-@handlers.command("lifeline report")
+@feature.command("lifeline report",
+                 Arg("period", Kind.CHOICE, choices=("7d", "30d"), default="7d"),
+                 who=Who.STEWARD)
 async def report(ctx: Ctx, args: dict[str, Any]) -> str:
     circle = ctx.circle
     assert circle is not None

@@ -1,16 +1,19 @@
-"""Help, the steps, and the THINK card."""
+"""`help`, `step`, `think`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Ctx, Registry, UserError
-from bot.parser import _closest
+from bot.commands import Arg, Kind, Who
+from bot.context import Ctx, UserError
+from bot.feature import Feature
+from bot.features.guidance.settings import GuidanceSettings
+from bot.parser import closest
 
-handlers = Registry()
+feature = Feature("guidance", settings=GuidanceSettings)
 
 
-@handlers.command("help")
+@feature.command("help", Arg("command", Kind.REST, max_len=100), who=Who.ANYONE)
 async def help_(ctx: Ctx, args: dict[str, Any]) -> str:
     table = ctx.core.table
     wanted = (args["command"] or "").strip().lower().lstrip("!/")
@@ -22,30 +25,34 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> str:
         return "\n".join(lines)
     matches = [c for c in table.visible() if c.path == wanted or c.words[0] == wanted]
     if not matches:
-        guess = _closest(wanted, sorted({c.path for c in table.visible()}))
+        guess = closest(wanted, sorted({c.path for c in table.visible()}))
         if guess:
             raise UserError(ctx.t("err.unknown_command_suggest", word=wanted[:40], guess=guess))
         raise UserError(ctx.t("err.unknown_command", word=wanted[:40]))
     lines = []
     for cmd in matches:
         lines.append(f"{cmd.usage()} — {ctx.t(cmd.key)}")
+        for arg in cmd.args:
+            if arg.help:
+                lines.append(f"  {arg.name}: {ctx.t(arg.help)}")
         lines.append("  " + ctx.t("help.where_" + cmd.where.value))
     return "\n".join(lines)
 
 
-@handlers.command("think")
+@feature.command("think", who=Who.ANYONE)
 async def think(ctx: Ctx, args: dict[str, Any]) -> str:
     return ctx.t("think.card")
 
 
-@handlers.command("step")
+@feature.command("step", Arg("n", Kind.INT, minimum=1, maximum=12, help="arg.step.n"),
+                 who=Who.ANYONE)
 async def step(ctx: Ctx, args: dict[str, Any]) -> str:
     n = args["n"]
     if n is None and ctx.circle is not None:
-        n = ctx.settings.step_of_week
+        n = ctx.section(GuidanceSettings).step_of_week
         if n:
             return ctx.t("step.of_week", n=n, text=ctx.t(f"step.{n}"))
-    if n is None:
+    if not n:
         return "\n".join([ctx.t("step.all_head")] +
                          [f"{i}. {ctx.t(f'step.{i}')}" for i in range(1, 13)])
     return ctx.t("step.one", n=n, text=ctx.t(f"step.{n}"))

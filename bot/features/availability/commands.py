@@ -6,16 +6,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from bot.context import Ctx, Registry, UserError
+from bot.commands import Arg, Kind
+from bot.context import Ctx, UserError
 from bot.durations import parse_duration
+from bot.feature import Feature
+from bot.features.availability.models import Availability
+from bot.features.availability.windows import WindowError, describe, inside_text, parse_windows
 from bot.outbox import PRIORITY_LIFELINE
 from bot.timezones import resolve_timezone
-from bot.windows import WindowError, describe, inside_text, parse_windows
-from storage.models import Availability
+from storage.models import Circle, Member, Person
 
-handlers = Registry()
+feature = Feature("availability", group_defaults={"available": "show"},
+                  forgets=("availability",))
+_EMERGENCY = Arg("emergency", Kind.BOOL, named_only=True, help="arg.available.emergency")
 
 DEFAULT_SNOOZE = timedelta(hours=8)
 
@@ -31,7 +36,10 @@ async def availability_of(ctx: Ctx) -> Availability:
     return row
 
 
-@handlers.command("available set")
+@feature.command("available set",
+                 Arg("windows", Kind.REST, required=True, max_len=300,
+                     help="arg.available.windows"),
+                 Arg("timezone", Kind.TIMEZONE, named_only=True), _EMERGENCY, private=True)
 async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     text: str = args["windows"]
     tz = args["timezone"]
@@ -60,7 +68,7 @@ async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     return _describe(ctx, row)
 
 
-@handlers.command("available on")
+@feature.command("available on", _EMERGENCY, private=True)
 async def available_on(ctx: Ctx, args: dict[str, Any]) -> str:
     row = await availability_of(ctx)
     row.enabled = True
@@ -82,7 +90,7 @@ def _test_page(ctx: Ctx) -> None:
            label="test-page", priority=PRIORITY_LIFELINE)
 
 
-@handlers.command("available off")
+@feature.command("available off", private=True)
 async def available_off(ctx: Ctx, args: dict[str, Any]) -> str:
     row = await availability_of(ctx)
     row.enabled = False
@@ -90,7 +98,7 @@ async def available_off(ctx: Ctx, args: dict[str, Any]) -> str:
     return ctx.t("available.off")
 
 
-@handlers.command("available snooze")
+@feature.command("available snooze", Arg("until", Kind.REST, max_len=40), private=True)
 async def available_snooze(ctx: Ctx, args: dict[str, Any]) -> str:
     row = await availability_of(ctx)
     until = _snooze_until(ctx, (args["until"] or "").strip(), row.timezone)
@@ -128,7 +136,7 @@ def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
         raise UserError(ctx.t("err.snooze_until", value=text[:40])) from None
 
 
-@handlers.command("available show")
+@feature.command("available show", private=True)
 async def available_show(ctx: Ctx, args: dict[str, Any]) -> str:
     row = await ctx.session.get(Availability, ctx.member.id) if ctx.member else None
     if row is None:
@@ -152,9 +160,28 @@ def _describe(ctx: Ctx, row: Availability) -> str:
 
 
 async def enabled_rows(ctx: Ctx, circle_id: int) -> list[Availability]:
-    from storage.models import Member
-
     return list((await ctx.session.execute(
         select(Availability).join(Member, Member.id == Availability.member_id)
         .where(Member.circle_id == circle_id, Availability.enabled.is_(True))
     )).scalars())
+
+
+@feature.forget_person
+async def _forget(ctx: Ctx, person: Person) -> int:
+    result = await ctx.session.execute(
+        delete(Availability).where(Availability.member_id.in_(
+            select(Member.id).where(Member.person_id == person.id))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@feature.export_person
+async def _export(ctx: Ctx, person: Person) -> dict[str, Any]:
+    rows = (await ctx.session.execute(
+        select(Availability, Circle).join(Member, Member.id == Availability.member_id)
+        .join(Circle, Circle.id == Member.circle_id).where(Member.person_id == person.id)
+    )).all()
+    return {"availability": [
+        {"circle": c.name, "enabled": a.enabled, "windows": a.windows, "timezone": a.timezone,
+         "accept_emergency": a.accept_emergency,
+         "snoozed_until": a.snoozed_until.isoformat() if a.snoozed_until else None}
+        for a, c in rows]}

@@ -1,0 +1,27 @@
+"""The one place features are registered. Adding a feature: write its package, its
+migration, and add it to this list."""
+
+from __future__ import annotations
+
+from bot.feature import Feature, Features
+
+
+def all_features() -> list[Feature]:
+    # Order matters twice: hooks run in this order (forget hooks in reverse, so a feature's
+    # rows go before the memberships they point at), and `help` lists commands in it.
+    from bot.features import (
+        availability,
+        checkins,
+        circles,
+        guidance,
+        lifeline,
+        onboarding,
+        privacy,
+    )
+
+    return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
+            privacy.feature, availability.feature, lifeline.feature]
+
+
+def build_features(extra: list[Feature] | None = None) -> Features:
+    return Features([*all_features(), *(extra or [])])

@@ -1,0 +1,312 @@
+"""A request's life: loading and locking it, paging a wave, falling back, closing it. Every
+change happens in the caller's transaction with its outbox rows and its next timer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, or_, select
+
+from bot.answer import Action
+from bot.context import Ctx
+from bot.features.availability.models import Availability
+from bot.features.lifeline.models import LifelinePage, LifelineRequest
+from bot.features.lifeline.selection import Candidate, Limits, rank
+from bot.features.lifeline.settings import LifelineSettings
+from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
+from bot.features.privacy.settings import PrivacySettings
+from bot.outbox import PRIORITY_LIFELINE
+from bot.texts import Texts
+from storage.models import Circle, Member, Person
+
+CONFIRM_GRACE = timedelta(minutes=5)  # after "connected?", before a claim lapses
+EXPIRE_AFTER = timedelta(hours=24)
+FOLLOWUP_AFTER = timedelta(days=1)
+NIGHT = timedelta(hours=12)  # the window the per-night page cap counts over
+QUARTER = timedelta(minutes=15)
+CLAIM_MEMORY = timedelta(days=30)
+
+
+def resources_list(t: Texts, settings: LifelineSettings) -> str:
+    """The circle's crisis lines, each once, and the emergency number once (added when the
+    circle's own list does not already say it)."""
+    emergency = t("lifeline.emergency")
+    entries = [r.text for r in settings.crisis_resources]
+    if not any(e.strip() in (emergency, Texts()("lifeline.emergency")) for e in entries):
+        entries.append(emergency)
+    return "\n".join(f"- {e}" for e in entries)
+
+
+def resources_block(t: Texts, settings: LifelineSettings) -> str:
+    return t("lifeline.resources_head") + "\n" + resources_list(t, settings)
+
+
+def key(req: LifelineRequest, what: str) -> str:
+    return f"lifeline:{req.id}:{what}"
+
+
+def page_actions(request_id: int) -> tuple[Action, ...]:
+    return (Action("ack", "action.ack", "ack", (str(request_id),), "✅"),
+            Action("decline", "action.decline", "decline", (str(request_id),), "❌"))
+
+
+@dataclass
+class Party:
+    member: Member
+    person: Person
+
+
+async def party(ctx: Ctx, member_id: int | None) -> Party | None:
+    if member_id is None:
+        return None
+    member = await ctx.session.get(Member, member_id)
+    if member is None:
+        return None
+    person = await ctx.session.get(Person, member.person_id)
+    return Party(member, person) if person is not None else None
+
+
+async def lock(ctx: Ctx, req: LifelineRequest) -> None:
+    """Every change to a request holds its row (FOR UPDATE on PostgreSQL; SQLite's writes are
+    already serial), and reads its state fresh: a wave and an ack, or two declines, at the
+    same moment then happen one after the other, each seeing what the other did."""
+    await ctx.session.refresh(req, with_for_update=True)
+
+
+async def load(ctx: Ctx, request_id: int) -> tuple[LifelineRequest, Circle] | None:
+    req = await ctx.session.get(LifelineRequest, request_id, with_for_update=True)
+    if req is None:
+        return None
+    circle = await ctx.session.get(Circle, req.circle_id)
+    return (req, circle) if circle is not None else None
+
+
+async def member_ids(ctx: Ctx, person: Person) -> list[int]:
+    return list((await ctx.session.execute(
+        select(Member.id).where(Member.person_id == person.id))).scalars())
+
+
+async def active_request_of(ctx: Ctx, ids: list[int]) -> LifelineRequest | None:
+    if not ids:
+        return None
+    return (await ctx.session.execute(
+        select(LifelineRequest)
+        .where(LifelineRequest.requester_member_id.in_(ids),
+               LifelineRequest.state.in_(ACTIVE))
+        .order_by(LifelineRequest.id.desc()).limit(1)
+    )).scalar_one_or_none()
+
+
+def local_time(instant: datetime, tz: str) -> str:
+    return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+# -- waves ------------------------------------------------------------------------------------
+async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
+    """Page the next wave now (or fall back); returns how many were paged."""
+    if await requester_left(ctx, req, circle):
+        return 0
+    p = req.policy
+    give_up_at = req.opened_at + timedelta(minutes=p["give_up_minutes"])
+    if req.lapses == 0 and ctx.now >= give_up_at:
+        return 0  # too late for another wave: the give-up timer takes it from here
+    loaded = await candidates(ctx, req, circle)
+    regular = rank(loaded.candidates, **loaded.args(ctx.now, emergency=False))
+    chosen = regular[: p["wave_size"]]
+    emergency = False
+    if not chosen and p.get("emergency_wave", True) and not req.emergency_wave_done:
+        chosen = rank(loaded.candidates, **loaded.args(ctx.now, emergency=True))
+        emergency = True
+        req.emergency_wave_done = True
+    if not chosen:
+        await fallback(ctx, req, circle)
+        return 0
+    req.wave += 1
+    people = {p.id: p for p in (await ctx.session.execute(
+        select(Person).where(Person.id.in_([c.person_id for c in chosen])))).scalars()}
+    for c in chosen:
+        _page(ctx, req, circle, c, people[c.person_id], loaded.requester_name, emergency)
+    if req.first_page_at is None:
+        req.first_page_at = ctx.now
+    from bot.features.lifeline.timers import WaveDue
+
+    await ctx.schedule(WaveDue(req.id, req.wave + 1),
+                       ctx.now + timedelta(minutes=p["wave_minutes"]),
+                       key(req, f"wave:{req.wave + 1}"))
+    return len(chosen)
+
+
+def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: Person,
+          requester_name: str, emergency: bool) -> None:
+    t = ctx.texts_for(person, circle)
+    text = t("lifeline.page_emergency" if emergency else "lifeline.page", id=req.id,
+             circle=circle.name, name=requester_name, time=local_time(ctx.now, c.timezone),
+             tz=c.timezone)
+    outbox_key = ctx.dm(person, text, label=f"page:{req.id}:{c.member_id}",
+                        priority=PRIORITY_LIFELINE, actions=page_actions(req.id),
+                        meta={"lifeline_request": req.id})
+    ctx.session.add(LifelinePage(request_id=req.id, member_id=c.member_id, wave=req.wave,
+                                 emergency=emergency, state="open", paged_at=ctx.now,
+                                 outbox_key=outbox_key))
+
+
+@dataclass
+class Loaded:
+    candidates: list[Candidate]
+    request_id: int
+    requester_member_id: int | None
+    already_paged: set[int]
+    limits: Limits
+    requester_name: str
+
+    def args(self, now: datetime, emergency: bool) -> dict[str, Any]:
+        return {"request_id": self.request_id, "requester_member_id": self.requester_member_id,
+                "already_paged": self.already_paged, "now": now, "limits": self.limits,
+                "emergency": emergency}
+
+
+async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
+    """Everything `rank` needs, in three queries: the opted-in members with their
+    availability, their recent pages and claims (counted by person, across circles), and who
+    was already paged for this request."""
+    now = ctx.now
+    requester = await party(ctx, req.requester_member_id)
+    paged_here: set[int] = set()
+    if req.id:
+        paged_here = set((await ctx.session.execute(
+            select(LifelinePage.member_id).where(LifelinePage.request_id == req.id)
+        )).scalars())
+    rows = (await ctx.session.execute(
+        select(Member, Person, Availability)
+        .join(Person, Person.id == Member.person_id)
+        .join(Availability, Availability.member_id == Member.id)
+        .where(Member.circle_id == circle.id, Availability.enabled.is_(True))
+    )).all()
+    person_ids = sorted({m.person_id for m, _, _ in rows})
+    stats: dict[int, tuple[datetime | None, int, int, int]] = {}
+    if person_ids:
+        for pid, last, quarter, night, claims in (await ctx.session.execute(
+            select(
+                Member.person_id,
+                func.max(LifelinePage.paged_at),
+                func.sum(case((LifelinePage.paged_at > now - QUARTER, 1), else_=0)),
+                func.sum(case((LifelinePage.paged_at > now - NIGHT, 1), else_=0)),
+                func.sum(case((LifelinePage.state == "claimed", 1), else_=0)),
+            )
+            .join(Member, Member.id == LifelinePage.member_id)
+            .where(Member.person_id.in_(person_ids),
+                   LifelinePage.paged_at > now - CLAIM_MEMORY)
+            .group_by(Member.person_id)
+        )).all():
+            stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
+    found = []
+    for member, person, avail in rows:
+        last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
+        found.append(Candidate(
+            member_id=member.id, person_id=person.id, windows=avail.windows,
+            timezone=avail.timezone, accept_emergency=avail.accept_emergency,
+            snoozed_until=avail.snoozed_until, dm_closed=person.dm_closed_at is not None,
+            last_paged=last, pages_last_15_minutes=quarter, pages_last_night=night,
+            claims_30_days=claims))
+    p = req.policy
+    return Loaded(found, req.id or 0, req.requester_member_id, paged_here,
+                  Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
+                  requester.person.display_name if requester else "")
+
+
+async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
+    if req.state != State.PAGING:
+        return
+    move(req, "give_up")
+    req.fallback_at = ctx.now
+    await ctx.cancel_timers(key(req, f"wave:{req.wave + 1}"))
+    requester = await party(ctx, req.requester_member_id)
+    settings = ctx.section(LifelineSettings, circle)
+    if requester is not None:
+        t = ctx.texts_for(requester.person, circle)
+        ctx.dm(requester.person, t("lifeline.fallback", id=req.id) + "\n" +
+               resources_list(t, settings), label="fallback", priority=PRIORITY_LIFELINE)
+    # Content-free notices: no name, no note; just that someone could not be reached, and
+    # whether anyone was asked. Members who snoozed asked for quiet, even from notices.
+    snoozed = set((await ctx.session.execute(
+        select(Member.person_id).join(Availability, Availability.member_id == Member.id)
+        .where(Member.circle_id == circle.id, Availability.snoozed_until > ctx.now)
+    )).scalars())
+    notify: dict[int, Person] = {p.id: p for p in await ctx.core.stewards(ctx, circle)}
+    for person in (await ctx.session.execute(
+        select(Person).join(Member, Member.person_id == Person.id)
+        .join(Availability, Availability.member_id == Member.id)
+        .where(Member.circle_id == circle.id, Availability.enabled.is_(True),
+               Availability.accept_emergency.is_(True),
+               or_(Availability.snoozed_until.is_(None), Availability.snoozed_until <= ctx.now))
+    )).scalars():
+        notify[person.id] = person
+    notice = "lifeline.fallback_notice_unanswered" if req.wave else "lifeline.fallback_notice"
+    for person in notify.values():
+        if person.id in snoozed or (requester is not None and person.id == requester.person.id):
+            continue
+        t = ctx.texts_for(person, circle)
+        ctx.dm(person, t(notice, circle=circle.name), label=f"fallback-notice:{person.id}",
+               priority=PRIORITY_LIFELINE)
+
+
+# -- closing ----------------------------------------------------------------------------------
+async def close_other_pages(ctx: Ctx, req: LifelineRequest, circle: Circle, state: str,
+                            text_key: str, keep: int | None = None) -> None:
+    pages = (await ctx.session.execute(
+        select(LifelinePage, Person)
+        .join(Member, Member.id == LifelinePage.member_id)
+        .join(Person, Person.id == Member.person_id)
+        .where(LifelinePage.request_id == req.id, LifelinePage.state == "open")
+    )).all()
+    for page, person in pages:
+        if page.id == keep:
+            continue
+        page.state = state
+        t = ctx.texts_for(person, circle)
+        ctx.out.edit(person.platform, page.outbox_key, t(text_key, id=req.id),
+                     label=f"edit:{page.id}:{state}", priority=PRIORITY_LIFELINE)
+
+
+async def cancel_all_timers(ctx: Ctx, req: LifelineRequest) -> None:
+    await ctx.cancel_timers(key(req, f"wave:{req.wave + 1}"),
+                            *(key(req, f"give_up:{n}") for n in range(req.lapses + 1)),
+                            *(key(req, f"connect:{n}") for n in range(req.lapses + 1)),
+                            *(key(req, f"lapse:{n}") for n in range(req.lapses + 1)),
+                            key(req, "expire"))
+
+
+async def close(ctx: Ctx, req: LifelineRequest, circle: Circle, event: str,
+                tell_claimer: str | None = None) -> None:
+    """The one way a request ends: its state by the table, every timer cancelled, open pages
+    edited to "closed", the note scheduled for deletion, and (when given) the one who took
+    it told why, in their language."""
+    claimer = await party(ctx, req.claimed_by_member_id) if req.state in TAKEN else None
+    move(req, event)
+    req.closed_at = ctx.now
+    await cancel_all_timers(ctx, req)
+    await close_other_pages(ctx, req, circle, "closed", "lifeline.page_closed")
+    days = req.policy.get("lifeline_note_days",
+                          ctx.section(PrivacySettings, circle).lifeline_note_days)
+    from bot.features.lifeline.timers import ForgetNote
+
+    await ctx.schedule(ForgetNote(req.id), ctx.now + timedelta(days=days),
+                       key(req, "forget_note"))
+    if tell_claimer is not None and claimer is not None:
+        t = ctx.texts_for(claimer.person, circle)
+        ctx.dm(claimer.person, t(tell_claimer, id=req.id), label=f"closed:{event}",
+               priority=PRIORITY_LIFELINE)
+
+
+async def requester_left(ctx: Ctx, req: LifelineRequest, circle: Circle) -> bool:
+    """The requester left the circle (their membership is gone, so requester_member_id was
+    set to NULL): nobody more is paged for them; the request is cancelled and the one who
+    took it, if anyone, is told. Returns whether that happened."""
+    if req.requester_member_id is not None or req.state not in (
+            State.PAGING, State.CLAIMED, State.FALLBACK):
+        return False
+    await close(ctx, req, circle, "cancel", tell_claimer="lifeline.claimed_requester_gone")
+    return True
