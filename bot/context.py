@@ -44,6 +44,10 @@ class Ctx:
     def t(self, key: str, **values: object) -> str:
         return self.texts(key, **values)
 
+    def n(self, key: str, count: int, **values: object) -> str:
+        """A text that embeds a count, in the plural form that suits it."""
+        return self.texts.n(key, count, **values)
+
     @property
     def settings(self) -> CircleSettings:
         assert self.circle is not None

@@ -191,7 +191,7 @@ async def test_a_crash_mid_fire_and_downtime_catch_up(console: ConsoleSession) -
     assert sum(counts.values()) == 4 and max(counts.values()) == 1
     # The watchdog saw the wave timer fire 9 minutes late, and the report says so.
     report = await run_lines(console, "@alice> lifeline report")
-    assert "Watchdog: 1 lifeline timers fired more than 2 minutes late." in report[0]
+    assert "Watchdog: 1 lifeline timer fired more than 2 minutes late." in report[0]
 
 
 async def test_the_room_hears_only_when_asked_and_never_the_note(
@@ -310,7 +310,7 @@ async def test_report_matches_a_scenario_computed_by_hand(console: ConsoleSessio
         "Time to first page: p50 0 s, p90 0 s (3 requests).",
         "Time to claim: p50 2 min, p90 3 min (2 requests).",
         "Time to connected: p50 5 min, p90 12 min (2 requests).",
-        "Fallback rate: 33% (1 requests reached no one in time).",
+        "Fallback rate: 33% (1 request reached no one in time).",
         "Pages per request: 3.3.",
         "Coverage gaps: 28 hours per week with no reachable member (by today's availability).",
     ]
