@@ -9,7 +9,7 @@
    commands write; a 1-circle build through the real commands is compared row by row first.
 2. `call` -> first page committed: the wall time of `Core.handle_text("call", ...)` in DM. The
    first wave's LifelinePage and priority-0 outbox rows commit in that call's own transaction
-   (bot/lifeline.py: call_open -> next_wave -> _page inside Core.invoke's transaction), which
+   (bot/features/lifeline: call_open -> next_wave -> _page inside Core.invoke's transaction), which
    the bench checks after every call from a separate sqlite3 connection.
 3. Wave-timer lateness: M requests opened at the same fake instant (concurrently), the fake
    clock set to their wave deadline, then one `Core.fire_due()` pass; for each wave timer, the
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import math
 import re
@@ -45,19 +46,23 @@ from bot.app import open_core
 from bot.clock import FakeClock, parse_instant
 from bot.config import Settings
 from bot.dispatcher import Core
+from bot.features.availability.models import Availability
+from bot.features.availability.windows import describe, inside_text, parse_windows
+from bot.features.lifeline.settings import LifelineSettings
+from bot.features.privacy.housekeeping import EVERY_HOUR
+from bot.recurring import next_occurrence
 from bot.refs import Place, RoomRef, UserRef
 from bot.texts import Texts
-from bot.features.availability.windows import describe, inside_text, parse_windows
 from storage.db import Database
 from storage.migrate import migrate
-from storage.models import Availability, Circle, Member, OutboxMessage, Person, Timer
+from storage.models import Circle, Member, OutboxMessage, Person, Timer
 
 PLATFORM = "console"
 PER_CIRCLE = 20
 # Sunday 2026-11-22 03:00 UTC: 04:00 in Berlin, Saturday 22:00 in New York (the 4am call).
 INSTANT = parse_instant("2026-11-22T03:00:00Z")
 # The fixture is the state an hour after everyone ran setup/join/available and the sender
-# drained the outbox: onboarding and retention timers are pending, but none falls due here.
+# drained the outbox: onboarding timers are pending, but none falls due here.
 BUILT_AT = INSTANT - timedelta(hours=1)
 SNOOZE = "6h"
 CIRCLE_ZONES = ("Europe/Berlin", "America/New_York", "Europe/London", "Australia/Sydney")
@@ -149,6 +154,13 @@ def _cause() -> str:
     return f"inv:{PLATFORM}:{uuid.uuid4().hex}"
 
 
+def plan_start(rows: Rows) -> None:
+    """What opening the core writes: the one housekeeping timer."""
+    due = next_occurrence(EVERY_HOUR, BUILT_AT)
+    rows.timers.append(_timer(f"housekeeping:{due.isoformat()}", "privacy.housekeeping", {},
+                              due))
+
+
 def plan_circle(rows: Rows, c: int) -> None:
     """What `circle setup`, 19 x `join` and `available set/off/snooze` write for circle c."""
     t = Texts("en")
@@ -159,13 +171,10 @@ def plan_circle(rows: Rows, c: int) -> None:
         rows.people.append({"id": base + slot + 1, "platform": PLATFORM, "platform_user_id": uid,
                             "display_name": uid, "language": None, "dm_room_id": None,
                             "dm_closed_at": None, "created_at": BUILT_AT})
-    # circle setup (bot/circles.py): circle, founder's membership, retention timer, room post.
+    # circle setup (bot/features/circles): circle, founder's membership, room post.
     rows.circles.append({"id": cid, "platform": PLATFORM, "room_id": room_id(c), "name": name,
                          "timezone": zone, "language": "en", "founder_person_id": base + 1,
                          "pact": None, "settings": {}, "created_at": BUILT_AT})
-    due = BUILT_AT + timedelta(days=1)
-    rows.timers.append(_timer(f"retention:{cid}:{due.date().isoformat()}", "privacy.retention",
-                              {"circle_id": cid}, due))
     rows.outbox.append(_outbox(_cause(), "1", "post", t("circle.created_post", name=name,
                                                          timezone=zone), room=room_id(c)))
     pact = t("pact.default", name=name)
@@ -234,6 +243,7 @@ async def build_fixture(url: str, circles: int) -> Database:
     db = Database(url)
     await migrate(db)
     rows = Rows()
+    plan_start(rows)
     for c in range(circles):
         plan_circle(rows, c)
     await insert_rows(db, rows)
@@ -296,6 +306,7 @@ async def check_fixture(workdir: Path) -> tuple[bool, str]:
     db = Database(f"sqlite+aiosqlite:///{bulk}")
     await migrate(db)
     rows = Rows()
+    plan_start(rows)
     plan_circle(rows, 0)
     await insert_rows(db, rows)
     await db.dispose()
@@ -313,7 +324,7 @@ async def check_fixture(workdir: Path) -> tuple[bool, str]:
 
 
 def reachable_share(circles: int) -> float:
-    """Members inside a window at INSTANT and pageable, from bot.windows (not our labels)."""
+    """Members inside a window at INSTANT and pageable, by the availability windows."""
     yes = 0
     for c in range(circles):
         for slot in range(PER_CIRCLE):
@@ -454,23 +465,24 @@ async def measure_waves(url: str, path: Path, concurrent: int) -> WaveResult:
 
         # Which request's wave each commit belongs to: _fire runs one timer at a time, so the
         # handler names the request and the next commit is its.
-        handler = core.registry.timers["lifeline.wave"]
+        kind = core.features.timers["lifeline.wave"]
+        handler = kind.handler
         current: list[int] = []
         committed: dict[int, float] = {}
 
-        async def traced(ctx: Any, payload: dict[str, Any]) -> None:
-            current[:] = [payload["request_id"]]
+        async def traced(ctx: Any, payload: Any) -> None:
+            current[:] = [payload.request_id]
             await handler(ctx, payload)
 
         def on_commit(_timers_changed: bool) -> None:
             if current:
                 committed[current.pop()] = time.perf_counter()
 
-        core.registry.timers["lifeline.wave"] = traced
+        core.features.timers["lifeline.wave"] = dataclasses.replace(kind, handler=traced)
         core.on_commit(on_commit)
         pages_before, outbox_before = await counts(core.db)
-        due = await core.next_due_at()
-        assert due == INSTANT + timedelta(minutes=Settings().circle_defaults.lifeline.wave_minutes)
+        # The waves fall due together (the hourly housekeeping timer may be due too).
+        due = INSTANT + timedelta(minutes=LifelineSettings().wave_minutes)
         clock.set(due)
         start = time.perf_counter()
         fired = await core.fire_due()

@@ -106,13 +106,46 @@ def load_settings(path: str | Path | None = None, *, must_exist: bool = False,
         file = None
     _CONFIG_FILE["path"] = file
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+        problems = [_describe(e) for e in exc.errors()]
+        raw = _raw_circle_defaults(file)
+        if raw is not None:
+            problems += _section_problems(raw)
+        raise ConfigError(problems) from None
     except Exception as exc:  # malformed YAML
         raise ConfigError([f"{file}: {exc}"]) from None
     finally:
         _CONFIG_FILE["path"] = None
+    problems = _section_problems(settings.circle_defaults)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _section_problems(circle_defaults: Any) -> list[str]:
+    """circle_defaults holds one section per feature; each feature's model checks its own."""
+    from bot.features import build_features  # features import this module: only at use
+
+    if not isinstance(circle_defaults, dict):
+        return ["circle_defaults: should be a mapping of sections"]
+    try:
+        build_features().host_defaults(circle_defaults)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _raw_circle_defaults(file: Path | None) -> Any:
+    if file is None:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except Exception:
+        return None
+    return data.get("circle_defaults") if isinstance(data, dict) else None
 
 
 def _describe(error: Any) -> str:

@@ -63,6 +63,10 @@ class Ctx:
         assert isinstance(found, section)
         return found
 
+    def n(self, key: str, count: int, **values: object) -> str:
+        """A text that embeds a count, in the plural form that suits it."""
+        return self.texts.n(key, count, **values)
+
     def forget_sections(self, circle: Circle) -> None:
         """After `circle settings` changed a circle, read its sections afresh."""
         for key in [k for k in self._sections if k[0] == circle.id]:

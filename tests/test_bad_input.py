@@ -62,7 +62,11 @@ async def test_bad_input_changes_nothing(console: ConsoleSession, line: str,
     before = await snapshot(console)
     said = await run_lines(console, line)
     name = line.split(">")[0].split()[0].lstrip("@")
-    assert said == [f"[reply @{name}] {expected}"]
+    # A check-in's rejection can quote what it carried: typed in the room, it is answered
+    # in the member's direct conversation, and the room sees nothing.
+    in_room = " dm>" not in line
+    private = in_room and line.split(">", 1)[1].split()[:1] == ["checkin"]
+    assert said == [f"[{'dm' if private else 'reply'} @{name}] {expected}"]
     after = await snapshot(console)
     assert after == before
 
@@ -88,7 +92,8 @@ async def test_several_circles_in_a_dm_ask_which(console: ConsoleSession) -> Non
     assert said == ['[reply @alice] You\'re in several circles (Riverbend, Hillside); add '
                     'circle:"Name" to say which.']
     said = await run_lines(console, "@alice dm> checkin 3 circle:hillside")
-    assert said == ["[reply @alice] Checked in; the circle can see it.",
+    assert said == ["[reply @alice] Checked in; it's posted in Hillside's room for the circle "
+                    "to see.",
                     "[room] alice checked in: 3/5"]
 
 
@@ -104,11 +109,11 @@ async def test_a_crash_on_odd_input_changes_nothing_and_logs_no_content(
     async def broken(ctx: object, args: dict[str, object]) -> str:
         raise ValueError(f"bad value: {args['note']}")  # as a driver error quoting a parameter
 
-    monkeypatch.setitem(core.registry.commands, "checkin", broken)
+    monkeypatch.setitem(core.features.handlers, "checkin", broken)
     before = await snapshot(console)
     with caplog.at_level(logging.INFO):
         said = await run_lines(console, "@alice> checkin 2 my secret sorrow")
-    assert said == ["[reply @alice] Something went wrong on my side and nothing was changed; "
+    assert said == ["[dm @alice] Something went wrong on my side and nothing was changed; "
                     "please try again in a moment."]
     assert await snapshot(console) == before
     above_debug = [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG]

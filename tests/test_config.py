@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_example_config_is_valid() -> None:
     settings = load_settings(ROOT / "config.example.yaml", must_exist=True)
     assert settings.database.url.startswith("sqlite+aiosqlite")
-    assert settings.circle_defaults.lifeline.wave_size == 2
-    assert all(r.source for r in settings.circle_defaults.crisis_resources)
+    assert settings.circle_defaults["lifeline"]["wave_size"] == 2
+    assert all(r["source"] for r in settings.circle_defaults["lifeline"]["crisis_resources"])
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,6 +40,16 @@ def test_every_wrong_setting_is_named_with_its_path(tmp_path: Path) -> None:
     assert "matrix.enabeld: not a known setting" in problems
     assert "circle_defaults.lifeline.wave_size:" in problems
     assert "timezone:" in problems and "Mars/Olympus" in problems
+
+
+def test_a_section_setting_is_checked_by_its_feature(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("circle_defaults:\n  lifeline:\n    wave_sise: 3\n  nonsense:\n    a: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    problems = "\n".join(info.value.problems)
+    assert "circle_defaults.lifeline.wave_sise: not a known setting" in problems
+    assert "circle_defaults.nonsense: not a known section" in problems
 
 
 def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -86,7 +86,7 @@ async def test_pact_is_an_offer_and_stewards_edit_it(console: ConsoleSession) ->
 async def test_circle_info_and_settings(console: ConsoleSession) -> None:
     await run_lines(console, SETUP)
     info = (await run_lines(console, "@bob> circle"))[0]
-    assert "Riverbend circle · timezone Europe/Berlin" in info
+    assert "Riverbend circle | timezone: Europe/Berlin | language: en" in info
     assert "Members: 3" in info and "Steward: alice" in info
     changed = await run_lines(
         console, '@alice> circle settings timezone:america/new_york retention_days:30 '

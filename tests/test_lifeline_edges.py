@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.console import ConsoleSession
-from bot.features.availability.commands import _snooze_until
 from bot.clock import parse_instant
 from bot.context import UserError
-from bot.refs import Place, RoomRef, UserRef
-from bot.texts import Texts
+from bot.features.availability.commands import _snooze_until
 from bot.features.availability.windows import WindowError, describe, parse_windows
 from bot.features.lifeline.models import LifelineRequest
+from bot.refs import Place, RoomRef, UserRef
+from bot.texts import Texts
 from tests.conftest import run_lines
 from tests.test_lifeline import members, paged
 
@@ -56,7 +56,7 @@ async def test_a_requester_who_leaves_is_not_paged_for(console: ConsoleSession) 
                   if "no longer needed" in line) == sorted(f"[edit dm @{n}" for n in first)
     said = await run_lines(console, ":advance 30m")
     assert paged(said) == []
-    assert not any("found no one reachable" in line for line in said)
+    assert not any("A lifeline request in" in line for line in said)
     assert await states(console) == ["CANCELLED"]
 
 
@@ -202,7 +202,7 @@ async def test_snoozed_members_get_no_fallback_notice(console: ConsoleSession) -
     await members(console, {"erin": "sat any emergency:yes", "fay": "sat any emergency:yes"})
     await run_lines(console, "@erin dm> available snooze 2h")
     said = await run_lines(console, "@rae dm> call\n:advance 30m")
-    notices = [line for line in said if "found no one reachable" in line]
+    notices = [line for line in said if "A lifeline request in" in line]
     assert any(line.startswith("[dm @fay]") for line in notices)
     assert not any(line.startswith("[dm @erin]") for line in notices)
 

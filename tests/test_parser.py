@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandTable
+from bot.features import build_features
 from bot.parser import ParseError, bind, split_command, tokenize
 from bot.texts import Texts
 
-TABLE = CommandTable()
+TABLE = build_features().table
 T = Texts()
 
 
@@ -38,6 +38,16 @@ def test_positional_named_and_rest() -> None:
     # A one-word "note" that is a visibility means the visibility.
     assert parse("checkin 2 private")[1]["visibility"] == "private"
     assert parse("checkin 2 private")[1]["note"] is None
+    # Choice words right after the mood set the choice whatever follows: never a note
+    # posted to the room under the member's name.
+    _, args = parse("checkin 2 private couldn't sleep, panic again")
+    assert args["visibility"] == "private" and args["note"] == "couldn't sleep, panic again"
+    _, args = parse("checkin 2 anonymous relapsed last night")
+    assert args["anonymous"] is True and args["note"] == "relapsed last night"
+    _, args = parse("checkin 2 mentor anonymous rough one")
+    assert (args["visibility"], args["anonymous"], args["note"]) == ("mentor", True, "rough one")
+    # `yes` alone is the start of a note, not a choice.
+    assert parse("checkin 4 yes finally slept")[1]["note"] == "yes finally slept"
     assert parse("!checkin low")[1]["mood"] == 2
     assert parse("/checkin 4/5")[1]["mood"] == 4
 
@@ -48,6 +58,12 @@ def test_groups_default_and_subcommands() -> None:
     assert parse("call need someone") == ("call open", {"note": "need someone", "room": False})
     assert parse("call can't sleep")[1]["note"] == "can't sleep"
     assert parse("call")[0] == "call open"
+    # After a group with a default, only an exact subcommand word is a subcommand: a person
+    # in crisis is never asked "did you mean call cancel?".
+    for line in ("call cancer scare, need to talk", "call connect me with someone please",
+                 "call opened up an old wound", "call cancelled plans again", "call cancle"):
+        assert parse(line)[0] == "call open", line
+    assert parse("call cancel")[0] == "call cancel"
     assert parse("pact")[0] == "pact show"
     assert parse('circle setup "Riverbend circle" europe/berlin')[1] == {
         "name": "Riverbend circle", "timezone": "Europe/Berlin"}
@@ -64,14 +80,14 @@ def test_groups_default_and_subcommands() -> None:
     ("circle setup Riverbend",
      "timezone is missing; the form is: circle setup <name> <timezone>"),
     ("think deeply", 'I didn\'t expect "deeply"; the form is: think'),
-    ("step 13", "n 13 is out of range; use a number from 1 to 12."),
+    ("step 13", "step 13 is out of range; use a number from 1 to 12."),
     ("checkins month", 'period "month" is not one of the choices; use one of: today, week.'),
     ("checkin visibility:everyone",
      'visibility "everyone" is not one of the choices; use one of: circle, mentor, private.'),
     ("checkin " + "x" * 1001, "note is 1001 characters; the limit is 1000."),
     ("pact burn", 'I didn\'t expect "burn"; the form is: pact show'),
-    ("call cancle",
-     'I don\'t know "call cancle"; did you mean call cancel? Type help for the list.'),
+    ("checkin 3.5 meh", "mood 3.5 should be a whole number from 1 to 5 (1 is awful, 5 is great), "
+                        "as in checkin 3 tired."),
     ("", "That was an empty command; type help to see what I can do."),
 ])
 def test_rejections_are_one_clear_sentence(line: str, expected: str) -> None:

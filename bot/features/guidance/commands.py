@@ -44,10 +44,10 @@ async def think(ctx: Ctx, args: dict[str, Any]) -> str:
     return ctx.t("think.card")
 
 
-@feature.command("step", Arg("n", Kind.INT, minimum=1, maximum=12, help="arg.step.n"),
+@feature.command("step", Arg("step", Kind.INT, minimum=1, maximum=12, help="arg.step.n"),
                  who=Who.ANYONE)
 async def step(ctx: Ctx, args: dict[str, Any]) -> str:
-    n = args["n"]
+    n = args["step"]
     if n is None and ctx.circle is not None:
         n = ctx.section(GuidanceSettings).step_of_week
         if n:

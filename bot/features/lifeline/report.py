@@ -80,20 +80,20 @@ async def report(ctx: Ctx, args: dict[str, Any]) -> str:
     gaps = await coverage_gap_hours(ctx, circle.id, since, ctx.now)
     late = await _late_timers(ctx, set(ids), since)
     n = len(reqs)
-    lines = [ctx.t("report.head", name=circle.name, days=days, n=n)]
+    lines = [ctx.n("report.head", n, name=circle.name, days=days)]
     for label, attr in (("report.first_page", "first_page_at"),
                         ("report.claim", "first_claimed_at"),
                         ("report.connected", "connected_at")):
         spans = _spans(reqs, attr)
-        lines.append(ctx.t(label, p50=fmt_seconds(percentile(spans, 50)),
-                           p90=fmt_seconds(percentile(spans, 90)), n=len(spans)))
+        lines.append(ctx.n(label, len(spans), p50=fmt_seconds(percentile(spans, 50)),
+                           p90=fmt_seconds(percentile(spans, 90))))
     fallbacks = sum(1 for r in reqs if r.fallback_at is not None)
-    lines.append(ctx.t("report.fallback", rate=f"{(fallbacks / n * 100) if n else 0:.0f}",
-                       count=fallbacks))
+    lines.append(ctx.n("report.fallback", fallbacks,
+                       rate=f"{(fallbacks / n * 100) if n else 0:.0f}"))
     lines.append(ctx.t("report.pages", per=f"{(pages / n) if n else 0:.1f}"))
     lines.append(ctx.t("report.gaps", hours=f"{gaps / weeks:.1f}".removesuffix(".0")))
     if late:
-        lines.append(ctx.t("report.late", count=late))
+        lines.append(ctx.n("report.late", late))
     return "\n".join(lines)
 
 
