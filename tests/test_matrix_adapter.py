@@ -34,11 +34,14 @@ from adapters.matrix.undecryptable import (
     UndecryptableStore,
     session_key,
 )
+from bot.answer import Answer
 from bot.app import open_core
 from bot.clock import FakeClock, SystemClock
 from bot.config import Settings
-from bot.refs import Place, Reply, UserRef
-from storage.models import AdapterState, Checkin, OutboxMessage, Person, ProcessedEvent
+from bot.features.checkins.models import Checkin
+from bot.features.lifeline.requests import page_actions
+from bot.refs import Invocation, Place, UserRef
+from storage.models import AdapterState, OutboxMessage, Person, ProcessedEvent
 from tests.matrix_fixtures import Member, Seen, bot_settings, members, start_bot
 from tests.synapse_server import RegisteredUser, SynapseServer, is_available
 
@@ -265,14 +268,13 @@ async def test_reaction_on_page_invokes_answer_and_edit_replaces(synapse: Synaps
     bot_user = await synapse.register(unique("bot"))
     bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
     calls: list[tuple[str, UserRef, Place]] = []
-    original = bot.adapter.invoke
+    original = bot.core.invoke
 
-    async def spy(line: str, actor: UserRef, place: Place, event_id: str,
-                  when: datetime | None) -> Reply:
-        calls.append((line, actor, place))
-        return await original(line, actor, place, event_id, when)
+    async def spy(inv: Invocation) -> Answer:
+        calls.append((" ".join([inv.command, *inv.positional]), inv.actor, inv.place))
+        return await original(inv)
 
-    bot.adapter.invoke = spy  # type: ignore[method-assign]
+    bot.core.invoke = spy  # type: ignore[method-assign]
     try:
         async with members(synapse, tmp_path, unique("eve")) as (eve,):
             now = datetime.now(UTC)
@@ -280,12 +282,13 @@ async def test_reaction_on_page_invokes_answer_and_edit_replaces(synapse: Synaps
                 s.add(OutboxMessage(
                     key="test:page", platform="matrix", kind="dm", user_id=eve.user_id,
                     text="**Someone** in Harbour would like a call", priority=0,
-                    meta={"lifeline_request": 42, "actions": ["ack", "decline"]},
+                    meta={}, actions=[a.to_json() for a in page_actions(42)],
                     created_at=now, next_attempt_at=now, attempts=0))
             page = await eve.wait_for(lambda s: "would like a call" in s.body,
                                       what="the page")
             assert page.event.decrypted and page.content["msgtype"] == "m.text"
-            assert page.content["org.peercircle.lifeline_request"] == 42
+            assert [a["command"] for a in page.content["org.peercircle.actions"]] == [
+                "ack 42", "decline 42"]
             assert "<strong>Someone</strong>" in page.content["formatted_body"]
             await eve.react(page.room_id, page.source["event_id"], "✅")
             answer = await eve.reply_to(page.source["event_id"], bot_user.user_id)
@@ -435,7 +438,7 @@ async def test_lifeline_call_from_encrypted_dm_end_to_end(synapse: SynapseServer
                     and s.body.startswith(f"Lifeline page #{rid} "), what="the page")
                 await assert_arrived_encrypted(member, page)
                 assert page.content["msgtype"] == "m.text"  # notifies, unlike m.notice
-                assert page.content["org.peercircle.lifeline_request"] == rid
+                assert page.content["org.peercircle.actions"][0]["command"] == f"ack {rid}"
                 assert "Riverbend" in page.body and note not in page.body
                 pages[member.user_id] = page
 
