@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from nio import (
     RoomSendResponse,
 )
 from nio.event_builders import EnableEncryptionBuilder
+from sqlalchemy import func, select
 
 from adapters.matrix import MatrixAdapter
 from bot.app import open_core
@@ -30,9 +32,44 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatcher import Core
 from bot.runtime import Runtime
+from storage.models import OutboxMessage
 from tests.synapse_server import RegisteredUser, SynapseServer
 
 WAIT = 15.0
+
+
+@dataclass
+class HtmlView:
+    """formatted_body as a client shows it: the elements used, their attributes, the text."""
+
+    tags: set[str] = field(default_factory=set)
+    attrs: list[tuple[str, str, str | None]] = field(default_factory=list)
+    text: str = ""
+
+
+def html_view(formatted: str) -> HtmlView:
+    """Parse formatted_body the way a client would, so tests assert on what members see:
+    entities decoded, <br> as a line break, a list item on its own line after "- "."""
+    view = HtmlView()
+    out: list[str] = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            view.tags.add(tag)
+            view.attrs.extend((tag, name, value) for name, value in attrs)
+            if tag == "br":
+                out.append("\n")
+            elif tag == "li":  # a block: on a line of its own (a <br> before it adds none)
+                out.append("- " if not out or out[-1].endswith("\n") else "\n- ")
+
+        def handle_data(self, data: str) -> None:
+            out.append(data)
+
+    reader = Reader(convert_charrefs=True)
+    reader.feed(formatted)
+    reader.close()
+    view.text = "".join(out)
+    return view
 
 
 @dataclass
@@ -190,13 +227,34 @@ class Bot:
     core: Core
     stop: asyncio.Event
     task: asyncio.Task[Any]
+    halted: bool = False
 
     async def halt(self) -> None:
-        """Stop as a crash would leave things: nothing more is handled or sent."""
+        """Stop as a crash would leave things: nothing more is handled or sent. Safe to call
+        again (a test's `finally` stops whatever is still running)."""
+        if self.halted:
+            return
+        self.halted = True
         self.stop.set()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(self.task, 20)
         await self.core.db.dispose()
+
+    async def caught_up(self, within: float = WAIT) -> None:
+        """Return once a sync that began after this call is handled: whatever the homeserver
+        had by now (an invite, say) has been through the bot's sync handling. The sync in
+        flight may have been answered just before; the one after it cannot have been."""
+        target = self.adapter.syncs + 2
+        deadline = time.monotonic() + within
+        while self.adapter.syncs < target:
+            assert time.monotonic() < deadline, "the bot's sync did not go round"
+            await asyncio.sleep(0.05)
+
+    async def settled(self, within: float = WAIT) -> None:
+        """Every event the bot had synced by now is handled and its sync token stored (a
+        sealed batch is stored once its last event is done), so a restart begins after it."""
+        await self.caught_up(within)
+        await asyncio.wait_for(self.adapter.dispatcher.idle.wait(), within)
 
 
 def bot_settings(hs: SynapseServer, bot: RegisteredUser, tmp: Path, **matrix: Any) -> Settings:
@@ -221,16 +279,54 @@ async def start_bot(settings: Settings, *, patch: Callable[[MatrixAdapter], None
     runtime = Runtime(core, [adapter.deliverer])
     stop = asyncio.Event()
     task = asyncio.create_task(_run_both(runtime, adapter, stop))
+    bot = Bot(adapter, core, stop, task)
     ready = asyncio.create_task(adapter.ready.wait())
-    await asyncio.wait([ready, task], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()  # surfaces the start-up error
-    assert adapter.ready.is_set(), "the bot never finished its first sync"
-    return Bot(adapter, core, stop, task)
+    try:
+        await asyncio.wait([ready, task], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # surfaces the start-up error
+        assert adapter.ready.is_set(), "the bot never finished its first sync"
+    except BaseException:
+        await bot.halt()  # a bot that failed to start must not run on into the next test
+        raise
+    finally:
+        ready.cancel()
+    return bot
 
 
 async def _run_both(runtime: Runtime, adapter: MatrixAdapter, stop: asyncio.Event) -> None:
     await asyncio.gather(runtime.run(stop), adapter.run(stop))
+
+
+async def marker(member: Member, room_id: str, bot_id: str, *,
+                 seen_by: Sequence[Member] = ()) -> Seen:
+    """Say a harmless command and wait until its answer is seen by `member` (and `seen_by`).
+    The bot handles a room's events in order, sending each reply before the next event, and a
+    client sees a room's events in order: once the answer is in, whatever the bot said in this
+    room before it is in too. A check that something did NOT happen waits for this, not for a
+    fixed time, which on a slow machine passes without having checked anything."""
+    said = await member.say(room_id, "!think")
+    answer = await member.reply_to(said, bot_id)
+    for observer in (member, *seen_by):
+        await observer.wait_for(lambda s: s.source.get("event_id") == answer.source["event_id"],
+                                what="the marker's answer")
+        # nio takes in a round's key requests after its room events: let the round finish.
+        await asyncio.wait_for(observer.client.synced.wait(), WAIT)
+    return answer
+
+
+async def outbox_sent(core: Core, within: float = WAIT) -> None:
+    """Wait until every outbox row is sent (or given up): what the core queued so far is out.
+    Room posts and DMs leave through the outbox, not in order with replies to commands."""
+    deadline = time.monotonic() + within
+    while True:
+        async with core.db.transaction() as s:
+            pending = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)))).scalar_one()
+        if not pending:
+            return
+        assert time.monotonic() < deadline, f"{pending} outbox message(s) never went out"
+        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -9,10 +9,12 @@ import re
 import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from nio import (
@@ -28,6 +30,7 @@ from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import func, select
 
 from adapters.matrix import MatrixAdapter, MatrixStartError, TokenRevokedError
+from adapters.matrix.adapter import txn_id
 from adapters.matrix.undecryptable import (
     PendingEvent,
     SessionMark,
@@ -42,7 +45,17 @@ from bot.features.checkins.models import Checkin
 from bot.features.lifeline.requests import page_actions
 from bot.refs import Invocation, Place, UserRef
 from storage.models import AdapterState, OutboxMessage, Person, ProcessedEvent
-from tests.matrix_fixtures import Member, Seen, bot_settings, members, start_bot
+from tests.matrix_fixtures import (
+    Bot,
+    Member,
+    Seen,
+    bot_settings,
+    html_view,
+    marker,
+    members,
+    outbox_sent,
+    start_bot,
+)
 from tests.synapse_server import RegisteredUser, SynapseServer, is_available
 
 AVAILABLE = is_available()
@@ -124,6 +137,10 @@ async def circle_flow(synapse: SynapseServer, tmp_path: Path, *, encrypted: bool
                                    and s.source.get("redacts") == private,
                                    what="the redaction of the private check-in")
                 assert "room saw" not in answer.body
+            # What the bot said in the room (replies, and posts from the outbox) is in before a
+            # marker's answer: the checks below see all of it.
+            await outbox_sent(bot.core)
+            await marker(ana, room, bot_user.user_id)
             assert not [s for s in ana.from_user(bot_user.user_id, room) if secret in s.body
                         or s.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get(
                             "event_id") == private]
@@ -146,6 +163,41 @@ async def test_commands_in_encrypted_room(synapse: SynapseServer, tmp_path: Path
     await circle_flow(synapse, tmp_path, encrypted=True)
 
 
+async def test_member_words_reach_the_room_as_typed(synapse: SynapseServer,
+                                                   tmp_path: Path) -> None:
+    """A markdown link in a check-in note and HTML and a code span in a display name are shown
+    in the room post exactly as typed: no link, no element, no attribute from a member."""
+    bot_user = await synapse.register(unique("bot"))
+    me = bot_user.user_id
+    note = "[Samaritans 116 123](https://evil.example/x)"
+    name = 'Lou`"onmouseover="alert(1)` <b>Sam</b>'
+    bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
+    try:
+        async with members(synapse, tmp_path, unique("kit"), unique("lou")) as (kit, lou):
+            await lou.client.set_displayname(name)
+            room = await kit.create_room([me, lou.user_id], encrypted=True)
+            await kit.wait_member(room, me)
+            await lou.client.join(room)
+            await kit.wait_member(room, lou.user_id)
+            setup = await kit.say(room, "!circle setup name:Riverbend timezone:Europe/Berlin")
+            await kit.reply_to(setup, me)
+            join = await lou.say(room, "!join")
+            await lou.reply_to(join, me)
+
+            checkin = await lou.say(room, f"!checkin 2 {note}")
+            await lou.reply_to(checkin, me)
+            post = await kit.wait_for(lambda s: s.source.get("sender") == me and s.room_id == room
+                                      and "checked in" in s.body, what="the check-in post")
+            assert post.body == f"{name} checked in: 2/5 — {note}", post.body
+            formatted = post.content["formatted_body"]
+            assert "<a" not in formatted and "href" not in formatted, formatted
+            view = html_view(formatted)
+            assert view.text == post.body
+            assert not view.tags and not view.attrs, formatted
+    finally:
+        await bot.halt()
+
+
 async def count(bot_core: Any, model: Any) -> int:
     async with bot_core.db.transaction() as s:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
@@ -154,51 +206,90 @@ async def count(bot_core: Any, model: Any) -> int:
 async def test_crash_between_commit_and_reply_is_handled_once(synapse: SynapseServer,
                                                              tmp_path: Path) -> None:
     bot_user = await synapse.register(unique("bot"))
+    me = bot_user.user_id
     settings = bot_settings(synapse, bot_user, tmp_path)
-    bot = await start_bot(settings)
-    async with members(synapse, tmp_path, unique("cai")) as (cai,):
-        room = await cai.create_room([bot_user.user_id], encrypted=True)
-        await cai.wait_member(room, bot_user.user_id)
-        setup = await cai.say(room, "!circle setup name:Harbour timezone:Europe/Berlin")
-        await cai.reply_to(setup, bot_user.user_id)
-        await bot.halt()
+    started: list[Bot] = []
+    invoked: list[tuple[str, bool]] = []  # (event id, answered from the core's record)
 
-        # The core commits, then the process dies before the reply goes out.
-        reached = asyncio.Event()
+    def spy_on_invoke(adapter: MatrixAdapter) -> None:
+        invoke = adapter.invoke
 
-        def crash_before_reply(adapter: MatrixAdapter) -> None:
-            async def hang(*_args: Any, **_kw: Any) -> None:
-                reached.set()
-                await asyncio.Event().wait()
-            adapter._send_reply = hang  # type: ignore[method-assign]
+        async def spied(line: str, actor: UserRef, place: Place, event_id: str,
+                        when: datetime | None) -> Answer:
+            reply = await invoke(line, actor, place, event_id, when)
+            invoked.append((event_id, reply.replayed))
+            return reply
+        adapter.invoke = spied  # type: ignore[method-assign]
 
-        bot = await start_bot(settings, patch=crash_before_reply)
-        ci = await cai.say(room, "!checkin 3 restarting is scary")
-        await asyncio.wait_for(reached.wait(), 15)
-        assert await count(bot.core, Checkin) == 1
-        await bot.halt()
-        assert not [s for s in cai.from_user(bot_user.user_id, room) if s.content.get(
-            "m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == ci]
+    async def start(patch: Callable[[MatrixAdapter], None] = spy_on_invoke) -> Bot:
+        bot = await start_bot(settings, patch=patch)
+        started.append(bot)
+        return bot
 
-        # Started again: the event comes back, the core answers from its record, one reply.
-        bot = await start_bot(settings)
-        reply = await cai.reply_to(ci, bot_user.user_id)
-        assert "Checked in" in reply.body
-        await asyncio.sleep(1.0)
-        replies = [s for s in cai.from_user(bot_user.user_id, room) if s.content.get(
-            "m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == ci]
-        assert len(replies) == 1
-        assert await count(bot.core, Checkin) == 1
-        handled = await count(bot.core, ProcessedEvent)
-        await bot.halt()
+    try:
+        async with members(synapse, tmp_path, unique("cai")) as (cai,):
+            bot = await start()
+            room = await cai.create_room([me], encrypted=True)
+            await cai.wait_member(room, me)
+            setup = await cai.say(room, "!circle setup name:Harbour timezone:Europe/Berlin")
+            await cai.reply_to(setup, me)
+            await bot.halt()
 
-        # A restart with nothing new replays nothing.
-        seen_before = len(cai.from_user(bot_user.user_id))
-        bot = await start_bot(settings)
-        await asyncio.sleep(1.0)  # the first sync ran in start_bot; give a replay time to show
-        assert len(cai.from_user(bot_user.user_id)) == seen_before
-        assert await count(bot.core, ProcessedEvent) == handled
-        await bot.halt()
+            # The core commits, then the process dies before the reply goes out. Only the
+            # check-in's reply hangs: an earlier event replayed at start (the setup, when its
+            # sync token was not stored before the halt) is answered as usual.
+            target: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            reached = asyncio.Event()
+
+            def crash_before_reply(adapter: MatrixAdapter) -> None:
+                send_reply = adapter._send_reply
+
+                async def hang_on_target(room_id: str, event_id: str, *args: Any,
+                                         **kw: Any) -> None:
+                    # Waits for the id: the bot may see the event before say() returns it.
+                    if event_id == await asyncio.shield(target):
+                        reached.set()
+                        await asyncio.Event().wait()  # cancelled by the halt below
+                    await send_reply(room_id, event_id, *args, **kw)
+                adapter._send_reply = hang_on_target  # type: ignore[method-assign]
+
+            bot = await start(crash_before_reply)
+            ci = await cai.say(room, "!checkin 3 restarting is scary")
+            target.set_result(ci)
+            await asyncio.wait_for(reached.wait(), 15)
+            assert await count(bot.core, Checkin) == 1
+            await bot.halt()
+            assert not [s for s in cai.from_user(me, room) if replies_to(s, ci)]
+
+            # Started again: the event comes back, the core answers from its record, one reply.
+            invoked.clear()
+            bot = await start()
+            reply = await cai.reply_to(ci, me)
+            assert "Checked in" in reply.body
+            await marker(cai, room, me)
+            assert len([s for s in cai.from_user(me, room) if replies_to(s, ci)]) == 1
+            assert (ci, True) in invoked and [e for e, _ in invoked].count(ci) == 1
+            assert await count(bot.core, Checkin) == 1
+            handled = await count(bot.core, ProcessedEvent)
+            await bot.settled()  # a clean stop: what was handled is not handled again
+            await bot.halt()
+
+            # A restart with nothing new replays nothing: the marker is the only event handled.
+            seen_before = len(cai.from_user(me, room))
+            invoked.clear()
+            bot = await start()
+            answer = await marker(cai, room, me)
+            assert invoked == [(answer.content["m.relates_to"]["m.in_reply_to"]["event_id"],
+                                False)]
+            # (The room posts are left out: the outbox sends them on its own time, and one a
+            # halted bot had leased waits out its lease.)
+            new_replies = [s for s in cai.from_user(me, room)[seen_before:]
+                           if "m.in_reply_to" in s.content.get("m.relates_to", {})]
+            assert new_replies == [answer], cai.describe()
+            assert await count(bot.core, ProcessedEvent) == handled + 1
+    finally:
+        for bot in started:
+            await bot.halt()
 
 
 OUTAGE = 20.0  # seconds Synapse is down, as the issue asks
@@ -256,7 +347,7 @@ async def test_reconnects_after_homeserver_outage(synapse: SynapseServer, tmp_pa
             assert up_at - down_at >= OUTAGE
             assert back_at - down_at < 40, f"took {back_at - down_at:.1f}s to come back"
             # Each command exactly once, and nothing from before the outage was replayed.
-            await asyncio.sleep(0.5)
+            await marker(dee, room, me)
             for cmd in (before, after, queued_id):
                 assert len([s for s in dee.from_user(me, room) if replies_to(s, cmd)]) == 1
     finally:
@@ -281,7 +372,7 @@ async def test_reaction_on_page_invokes_answer_and_edit_replaces(synapse: Synaps
             async with bot.core.db.transaction() as s:
                 s.add(OutboxMessage(
                     key="test:page", platform="matrix", kind="dm", user_id=eve.user_id,
-                    text="**Someone** in Harbour would like a call", priority=0,
+                    text="Someone in Harbour would like a call", priority=0,
                     meta={}, actions=[a.to_json() for a in page_actions(42)],
                     created_at=now, next_attempt_at=now, attempts=0))
             page = await eve.wait_for(lambda s: "would like a call" in s.body,
@@ -289,7 +380,7 @@ async def test_reaction_on_page_invokes_answer_and_edit_replaces(synapse: Synaps
             assert page.event.decrypted and page.content["msgtype"] == "m.text"
             assert [a["command"] for a in page.content["org.peercircle.actions"]] == [
                 "ack 42", "decline 42"]
-            assert "<strong>Someone</strong>" in page.content["formatted_body"]
+            assert html_view(page.content["formatted_body"]).text == page.body
             await eve.react(page.room_id, page.source["event_id"], "✅")
             answer = await eve.reply_to(page.source["event_id"], bot_user.user_id)
             assert answer.room_id == page.room_id
@@ -316,11 +407,15 @@ async def test_invites_only_from_allowed_inviters(synapse: SynapseServer,
         bot = await start_bot(bot_settings(synapse, bot_user, tmp_path,
                                            allowed_inviters=[fay.user_id]))
         try:
-            ok = await fay.create_room([bot_user.user_id], encrypted=False)
             no = await gus.create_room([bot_user.user_id], encrypted=False)
+            await bot.caught_up()  # the bot's sync has been through gus's invite
+            ok = await fay.create_room([bot_user.user_id], encrypted=False)
             await fay.wait_member(ok, bot_user.user_id)
-            await asyncio.sleep(1.0)
             assert no not in bot.adapter.client.rooms  # type: ignore[union-attr]
+            joined = await synapse.request(
+                "GET", f"/_matrix/client/v3/rooms/{quote(no, safe='')}/joined_members",
+                access_token=gus.user.access_token)
+            assert list(joined["joined"]) == [gus.user_id]
         finally:
             await bot.halt()
 
@@ -346,13 +441,15 @@ async def test_revoked_token_stops_with_clear_message(synapse: SynapseServer,
                                                       tmp_path: Path) -> None:
     bot_user = await synapse.register(unique("bot"))
     bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
-    await synapse.request("POST", "/_matrix/client/v3/logout", {},
-                          access_token=bot_user.access_token)
-    with pytest.raises(TokenRevokedError) as stopped:
-        await asyncio.wait_for(bot.task, 40)
-    assert "peercircle matrix login" in str(stopped.value)
-    assert bot.stop.is_set()
-    await bot.core.db.dispose()
+    try:
+        await synapse.request("POST", "/_matrix/client/v3/logout", {},
+                              access_token=bot_user.access_token)
+        with pytest.raises(TokenRevokedError) as stopped:
+            await asyncio.wait_for(bot.task, 40)
+        assert "peercircle matrix login" in str(stopped.value)
+        assert bot.stop.is_set()
+    finally:
+        await bot.halt()  # it stopped itself; this releases its database
 
 
 async def test_matrix_login_exchanges_password_for_fixed_device(synapse: SynapseServer) -> None:
@@ -463,11 +560,6 @@ async def test_lifeline_call_from_encrypted_dm_end_to_end(synapse: SynapseServer
                 f"Lifeline page #{rid}: someone's on it, thank you.")
             await assert_arrived_encrypted(ana, edit)
 
-            # The note went to ben alone: not to ana, not to the room, not back to rae.
-            for member in (ana, rae):
-                assert not [s for s in member.from_user(me) if note in s.body]
-            assert [s.room_id for s in ben.from_user(me) if note in s.body] == [ben_dm]
-
             # `call` typed in the circle room: redacted (the bot has PL 50), answered in the
             # member's direct room, and the room never gets the note.
             secret = "need to talk tonight"
@@ -482,11 +574,20 @@ async def test_lifeline_call_from_encrypted_dm_end_to_end(synapse: SynapseServer
             await ben.wait_for(lambda s: s.room_id == ben_dm
                                and s.body.startswith("Lifeline page #")
                                and f"#{rid} " not in s.body, what="the second page")
-            await asyncio.sleep(0.5)
+            # All the bot has said about both calls is out, and before a marker's answer in
+            # each room the notes must not reach: the checks below see all of it.
+            await outbox_sent(bot.core)
+            await marker(ana, room, me, seen_by=[ben, rae])
+            for member, dm in ((ana, ana_dm), (ben, ben_dm), (rae, rae_dm)):
+                await marker(member, dm, me)
             for member in (ana, ben, rae):
                 in_circle = member.from_user(me, room)
                 assert not [s for s in in_circle if secret in s.body or replies_to(s, in_room)]
             assert not [s for s in ben.from_user(me) if secret in s.body]
+            # The first note went to ben alone: not to ana, not to the room, not back to rae.
+            for member in (ana, rae):
+                assert not [s for s in member.from_user(me) if note in s.body]
+            assert [s.room_id for s in ben.from_user(me) if note in s.body] == [ben_dm]
     finally:
         await bot.halt()
 
@@ -577,9 +678,13 @@ async def test_undecryptable_events_one_request_one_notice_then_handled(
     bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
     other, requests = await watch_bot_key_requests(synapse, bot_user, tmp_path)
     try:
-        async with members(synapse, tmp_path, unique("ivy")) as (ivy,):
-            room = await ivy.create_room([me], encrypted=True)
-            await ivy.wait_member(room, me)
+        # zed, whose messages the bot can read, says the markers that close the negative checks.
+        async with members(synapse, tmp_path, unique("ivy"), unique("zed")) as (ivy, zed):
+            room = await ivy.create_room([me, zed.user_id], encrypted=True)
+            await zed.client.join(room)
+            for who in (me, zed.user_id):
+                await ivy.wait_member(room, who)
+            await knows_device(zed, me, bot_user.device_id)
             device = await knows_device(ivy, me, bot_user.device_id)
             assert ivy.client.blacklist_device(device)
             asked_sender = record_key_requests(ivy)
@@ -592,7 +697,8 @@ async def test_undecryptable_events_one_request_one_notice_then_handled(
 
             notices = [await ivy.reply_to(ids[0], me) for ids in (first_ids, second_ids)]
             assert all("couldn't read an encrypted message" in n.body for n in notices)
-            await asyncio.sleep(1.5)  # time for a storm to show, if there were one
+            # A storm would come before the answer to a command sent after all six events.
+            await marker(zed, room, me, seen_by=[ivy, other])
             undecryptable = [s for s in ivy.from_user(me, room)
                              if "couldn't read an encrypted message" in s.body]
             assert len(undecryptable) == 2  # one per session, not one per event
@@ -613,7 +719,7 @@ async def test_undecryptable_events_one_request_one_notice_then_handled(
             await send_room_key_late(ivy, room, device, second, second_key)
             for cmd in second_ids:
                 await ivy.reply_to(cmd, me)
-            await asyncio.sleep(1.0)
+            await marker(zed, room, me, seen_by=[ivy, other])  # a second answer would be in
             for cmd in (*first_ids, *second_ids):
                 answers = [s for s in ivy.from_user(me, room) if replies_to(s, cmd)
                            and "couldn't read" not in s.body]
@@ -642,9 +748,12 @@ async def test_undecryptable_event_survives_restart_then_handled_once(
     bot = await start_bot(settings)
     other, requests = await watch_bot_key_requests(synapse, bot_user, tmp_path)
     try:
-        async with members(synapse, tmp_path, unique("jo")) as (jo,):
-            room = await jo.create_room([me], encrypted=True)
-            await jo.wait_member(room, me)
+        async with members(synapse, tmp_path, unique("jo"), unique("kim")) as (jo, kim):
+            room = await jo.create_room([me, kim.user_id], encrypted=True)
+            await kim.client.join(room)
+            for who in (me, kim.user_id):
+                await jo.wait_member(room, who)
+            await knows_device(kim, me, bot_user.device_id)  # kim says the markers
             device = await knows_device(jo, me, bot_user.device_id)
             assert jo.client.blacklist_device(device)
             asked_sender = record_key_requests(jo)
@@ -665,12 +774,14 @@ async def test_undecryptable_event_survives_restart_then_handled_once(
             # (Its sends are watched: the homeserver would hide a repeated notice, as its
             # transaction id is the first one's.)
             labels: list[str] = []
+            txns: list[str] = []
 
             def watch_sends(adapter: MatrixAdapter) -> None:
                 send = adapter.send_event
 
                 async def watched(*args: Any, **kw: Any) -> str:
                     labels.append(kw["label"])
+                    txns.append(kw["txn"])
                     return await send(*args, **kw)
                 adapter.send_event = watched  # type: ignore[method-assign]
 
@@ -678,8 +789,11 @@ async def test_undecryptable_event_survives_restart_then_handled_once(
             after = await jo.say(room, "!help call")
             assert jo.client.olm is not None
             assert jo.client.olm.outbound_group_sessions[room].id == session
-            await asyncio.sleep(1.0)  # time for a second notice or request to show
-            assert len(jo.from_user(me, room)) == said, jo.describe()
+            # A second notice or key request would come before the marker's answer.
+            answer = await marker(kim, room, me, seen_by=[jo, other])
+            assert jo.from_user(me, room)[said:] == [answer], jo.describe()
+            assert "undecryptable notice" not in labels, labels
+            assert [r.session_id for r in requests] == [session]
 
             await send_room_key_late(jo, room, device, session, key)
             for cmd, topic in ((before, "checkin"), (after, "call")):
@@ -688,14 +802,15 @@ async def test_undecryptable_event_survives_restart_then_handled_once(
                                            and "couldn't read" not in s.body,
                                            what=f"the answer to {cmd}")
                 assert topic in answer.body
-            await asyncio.sleep(1.0)
+            await marker(kim, room, me, seen_by=[jo, other])  # a second answer would be in
             for cmd in (before, after):
                 answers = [s for s in jo.from_user(me, room) if replies_to(s, cmd)
                            and "couldn't read" not in s.body]
                 assert len(answers) == 1, cmd
             notices = [s for s in jo.from_user(me, room) if "couldn't read" in s.body]
             assert len(notices) == 1 and "undecryptable notice" not in labels, labels
-            assert labels.count("reply") == 2, labels  # each command handled once
+            for cmd in (before, after):  # each command handled once
+                assert txns.count(txn_id("reply", cmd)) == 1, cmd
             assert [r.session_id for r in requests] == [session]
             assert [r.session_id for r in asked_sender] == [session]
             await asyncio.wait_for(bot.adapter.dispatcher.idle.wait(), 5)

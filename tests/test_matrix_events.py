@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix.events import command_line, is_own_join, strip_reply_fallback
-from adapters.matrix.formatting import edit_content, markdown_to_html, message_content
+from adapters.matrix.formatting import edit_content, message_content, text_to_html
 from adapters.matrix.media import png_size
 from adapters.matrix.reactions import action_key
 from adapters.matrix.usage import usage_text
@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.features.lifeline.requests import page_actions
 from bot.refs import UserRef
 from storage.models import OutboxMessage
+from tests.matrix_fixtures import html_view
 
 
 def text(body: str, **extra: object) -> dict[str, object]:
@@ -61,11 +62,64 @@ def test_own_join_only() -> None:
     assert not is_own_join(rename, "@bot:x")
 
 
-def test_markdown_is_rendered_and_escaped() -> None:
-    html = markdown_to_html("**Riverbend** uses `!join`\n- one <b>\n- two\n\nend *soft*")
-    assert "<strong>Riverbend</strong>" in html and "<code>!join</code>" in html
-    assert "<ul><li>one &lt;b&gt;</li><li>two</li></ul>" in html
-    assert "<em>soft</em>" in html and "<b>" not in html
+BOT_TAGS = {"br", "ul", "li"}  # the only structure taken from text: lines and "- " lists
+
+# Member text as the core interpolates it into the bot's sentences (check-in notes, display
+# names, circle names, crisis lines): each must reach other members' clients as typed.
+HOSTILE = [
+    "[Samaritans 116 123](https://evil.example/x)",
+    '<a href="https://evil.example/x">Samaritans 116 123</a>',
+    "<script>alert(1)</script>",
+    '<img src="x" onerror="alert(1)">',
+    "![Samaritans](https://evil.example/pixel.png)",
+    "<https://evil.example/x>",
+    "&lt;b&gt;bold&lt;/b&gt; &amp; &#x3C;i&#x3E; &quot;",
+    "**urgent** and *soft* and _under_ and `code` and ~~gone~~",
+    "<!-- hidden --> <b>bold</b>",
+    "\x000\x00 and \x001\x00",  # a formatter's own placeholders must not be special
+]
+
+
+@pytest.mark.parametrize("member_text", HOSTILE)
+def test_member_text_is_shown_as_typed(member_text: str) -> None:
+    text = f"bob checked in: 2/5 — {member_text}"
+    view = html_view(text_to_html(text))
+    assert view.text == text
+    assert view.tags <= BOT_TAGS and not view.attrs
+
+
+def test_backticks_in_a_name_cannot_leave_an_attribute() -> None:
+    # A display name with a code span where a link's URL is: the old renderer put the span's
+    # quotes, unescaped, into the href.
+    name = 'Sam`"onmouseover="alert(1)`'
+    text = f"Please reach [{name}](https://evil.example/{name}) now"
+    formatted = text_to_html(text)
+    view = html_view(formatted)
+    assert view.text == text
+    assert view.tags <= BOT_TAGS and not view.attrs, formatted
+    assert '"' not in formatted  # escaped even outside attributes
+
+
+def test_lines_and_lists_are_kept_and_nothing_else() -> None:
+    # The bot's own structure (a check-in list, the crisis lines) with member text inside it,
+    # also spread over lines: list items and line breaks, shown as the body reads.
+    text = ("Check-ins today:\n- 09:00 bob — [see](\n- https://evil.example) <b>\n"
+            "Steps:\n1. We name our limits.\n12. We carry this forward.")
+    formatted = text_to_html(text)
+    assert formatted.count("<li>") == 2 and formatted.count("<ul>") == 1
+    view = html_view(formatted)
+    assert view.text == text
+    assert view.tags == BOT_TAGS and not view.attrs
+
+
+def test_usage_list_renders_as_a_list() -> None:
+    from bot.features import build_table
+
+    table = build_table()
+    usage = usage_text(table, "!")
+    view = html_view(text_to_html(usage))
+    assert view.text == usage
+    assert view.tags == BOT_TAGS and not view.attrs
 
 
 def test_reply_content_has_no_quoted_fallback() -> None:
@@ -84,7 +138,7 @@ def test_usage_text_comes_from_the_table() -> None:
     table = build_features().table
     usage = usage_text(table, "!")
     for cmd in table.visible():
-        assert f"`!{cmd.usage()}`" in usage
+        assert f"- !{cmd.usage()} — " in usage
 
 
 def test_png_size() -> None:

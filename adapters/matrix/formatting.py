@@ -1,8 +1,13 @@
-"""Core text to Matrix message content: a plain body plus markdown rendered to HTML.
+"""Core text to Matrix message content: a plain body plus the same text as HTML.
 
-The core writes light markdown (**bold**, *italic*, `code`, "- " lists, line breaks); a small
-renderer keeps the dependency list short and escapes everything else, so a member's words in a
-reply can never inject HTML into other members' clients.
+The core's strings have members' words (display names, check-in notes, circle names, the crisis
+lines a steward typed) already interpolated into the bot's sentences, so no part of a string can
+be trusted to be the bot's own. The HTML therefore shows exactly the characters of the body,
+all escaped; the only structure taken from the text is what the bot's texts use and what reads
+the same in the plain body: line breaks, and "- " lines as list items. No inline markdown
+(links, images, emphasis, code), numbered lists or HTML is ever rendered from text, and no
+element carries an attribute. Anything richer (links, mention pills, code) must be built from
+structured data, never by parsing a string.
 """
 
 from __future__ import annotations
@@ -11,59 +16,36 @@ import html
 import re
 from typing import Any
 
-_CODE = re.compile(r"`([^`\n]+)`")
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
-_BULLET = re.compile(r"^\s*[-*•]\s+(.*)$")
-_NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+_BULLET = re.compile(r"^\s*-\s+(.*)$")
 
 
-def _inline(text: str) -> str:
-    # Code spans first, kept out of the other rules by placeholders.
-    codes: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        codes.append(f"<code>{html.escape(m.group(1), quote=False)}</code>")
-        return f"\x00{len(codes) - 1}\x00"
-
-    out = _CODE.sub(keep, text)
-    out = html.escape(out, quote=False)
-    out = _LINK.sub(lambda m: f'<a href="{html.escape(m.group(2))}">{m.group(1)}</a>', out)
-    out = _BOLD.sub(r"<strong>\1</strong>", out)
-    out = _ITALIC.sub(r"<em>\1</em>", out)
-    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], out)
+def _escape(text: str) -> str:
+    # quote=True although nothing is ever put in an attribute: if that changes, an escaped quote
+    # still cannot end one.
+    return html.escape(text, quote=True)
 
 
-def markdown_to_html(text: str) -> str:
-    """Render the markdown subset the core uses; every other character is escaped."""
+def text_to_html(text: str) -> str:
+    """Lines joined by <br>, runs of "- " lines as a <ul>, every character escaped."""
     parts: list[str] = []
     lines: list[str] = []  # plain lines of the current paragraph
     items: list[str] = []
-    list_tag = ""
 
     def flush_lines() -> None:
         if lines:
-            parts.append("<br>".join(_inline(line) for line in lines))
+            parts.append("<br>".join(_escape(line) for line in lines))
             lines.clear()
 
     def flush_items() -> None:
-        nonlocal list_tag
         if items:
-            parts.append(f"<{list_tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items)
-                         + f"</{list_tag}>")
+            parts.append("<ul>" + "".join(f"<li>{_escape(i)}</li>" for i in items) + "</ul>")
             items.clear()
-        list_tag = ""
 
     for line in text.splitlines():
-        bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
-        match, tag = (bullet, "ul") if bullet else (numbered, "ol")
-        if match:
+        bullet = _BULLET.match(line)
+        if bullet:
             flush_lines()
-            if list_tag and list_tag != tag:
-                flush_items()
-            list_tag = tag
-            items.append(match.group(1))
+            items.append(bullet.group(1))
         elif not line.strip():
             flush_lines()
             flush_items()
@@ -83,7 +65,7 @@ def message_content(text: str, *, msgtype: str = "m.notice",
         "msgtype": msgtype,
         "body": text,
         "format": "org.matrix.custom.html",
-        "formatted_body": markdown_to_html(text),
+        "formatted_body": text_to_html(text),
     }
     if reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}

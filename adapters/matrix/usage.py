@@ -12,10 +12,11 @@ def adapter_text(key: str, lang: str | None = None, **values: object) -> str:
 
 
 def usage_text(table: CommandTable, prefix: str, lang: str | None = None) -> str:
-    """Every visible command as it is typed in a Matrix room."""
+    """Every visible command as it is typed in a Matrix room. No `code` marks: the HTML shows the
+    body's characters as they are (formatting.py), so they would show as backticks."""
     t = Texts(lang)
     lines = [t("help.head")]
     for cmd in table.visible():
-        lines.append(f"- `{prefix}{cmd.usage()}` — {t(cmd.key)}")
+        lines.append(f"- {prefix}{cmd.usage()} — {t(cmd.key)}")
     lines.append(t("help.tail"))
     return "\n".join(lines)
