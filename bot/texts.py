@@ -49,6 +49,14 @@ def register_catalogue(directory: Path) -> None:
     _catalogue.cache_clear()  # the next lookup reads the catalogues again, with this one
 
 
+def unregister_catalogue(directory: Path) -> None:
+    """Take a registered directory away again (a test's toy feature, when the test ends)."""
+    resolved = Path(directory).resolve()
+    if resolved in _registered:
+        _registered.remove(resolved)
+    _catalogue.cache_clear()
+
+
 def catalogue_directories() -> list[Path]:
     """Every catalogue directory, the core's first; each listed once."""
     found = [_HERE / "locale", *sorted((_HERE / "features").glob("*/locale"))]

@@ -20,7 +20,7 @@ from bot.feature import Feature, Features
 from bot.features import all_features, build_features
 from bot.recurring import Recurrence, next_due, next_occurrence
 from bot.section import SettingsSection
-from bot.texts import register_catalogue
+from bot.texts import unregister_catalogue
 from storage.models import Base
 from tests.conftest import DbSpec, run_lines
 
@@ -97,6 +97,7 @@ async def test_a_toy_feature_works_everywhere_without_touching_another(
         app.open_core = original  # type: ignore[assignment]
         console_module.open_core = original  # type: ignore[attr-defined]
         await session.close()
+        unregister_catalogue(tmp_path)
     text = "\n".join(said)
     assert "wave — wave at the circle" in text  # help, from the table and the catalogue
     assert "wave_emoji: \\o/" in text  # circle settings, generated from the section
@@ -285,13 +286,3 @@ async def test_an_overdue_housekeeping_timer_fires_once_at_start(db_spec: DbSpec
         assert pending and all(due > clock.now() for due in pending)
     finally:
         await session.close()
-
-
-def test_a_catalogue_can_be_registered_for_a_feature_elsewhere(tmp_path: Path) -> None:
-    (tmp_path / "en.po").write_text(
-        'msgid ""\nmsgstr ""\n\nmsgctxt "toy.only"\nmsgid "hello"\nmsgstr "hello"\n',
-        encoding="utf-8")
-    register_catalogue(tmp_path)
-    from bot.texts import Texts
-
-    assert Texts("en")("toy.only") == "hello"

@@ -113,9 +113,9 @@ def test_lines_and_lists_are_kept_and_nothing_else() -> None:
 
 
 def test_usage_list_renders_as_a_list() -> None:
-    from bot.features import build_table
+    from bot.features import build_features
 
-    table = build_table()
+    table = build_features().table
     usage = usage_text(table, "!")
     view = html_view(text_to_html(usage))
     assert view.text == usage
