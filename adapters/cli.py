@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, config_path, load_settings
 
@@ -41,17 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "console":
         # The console's output is the conversation; only warnings belong beside it.
         logging.basicConfig(level=logging.WARNING)
+        _set_level(logging.WARNING)
         return _console(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
     path = config_path(args.config)
+    named = args.config is not None or bool(os.environ.get("PEERCIRCLE_CONFIG"))
     try:
-        settings = load_settings(path, must_exist=args.config is not None)
+        settings = load_settings(path, must_exist=named)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config: {problem}", file=sys.stderr)
         return 2
-    logging.getLogger().setLevel(settings.logging.level.upper())
+    _set_level(logging.getLevelNamesMapping()[settings.logging.level])
     if args.cmd == "matrix":
         from adapters.matrix.login import run_cross_sign, run_login
 
@@ -59,8 +64,40 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "check-config":
         return _check_config(settings, path)
     if args.cmd == "migrate":
-        return asyncio.run(_migrate(settings))
-    return asyncio.run(_run(settings))
+        return _until_done(_migrate(settings))
+    if not (settings.matrix.enabled or settings.discord.enabled):
+        if not path.exists():
+            print(f"No adapter is enabled and there is no config file at {path.resolve()}; "
+                  "copy config.example.yaml there (or pass --config FILE) and enable matrix.",
+                  file=sys.stderr)
+        else:
+            print(f"No adapter is enabled in {path}: set matrix.enabled or discord.enabled, "
+                  "or try `peercircle console`.", file=sys.stderr)
+        return 2
+    return _until_done(_run(settings))
+
+
+def _set_level(level: int) -> None:
+    logging.getLogger().setLevel(level)
+    # Alembic reports every start at INFO; for a bot's log that is DEBUG detail. Set before
+    # alembic is imported: it logs as it loads its plugins.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level <= logging.DEBUG
+                                          else max(level, logging.WARNING))
+
+
+def _until_done(work: Coroutine[Any, Any, int]) -> int:
+    """Run a command; a database that cannot be opened or Ctrl-C ends it in one line."""
+    from storage.db import DatabaseUnavailableError
+
+    try:
+        return asyncio.run(work)
+    except DatabaseUnavailableError as exc:
+        logging.getLogger(__name__).debug("database unavailable", exc_info=exc)
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the ^C line
+        return 130
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -73,9 +110,14 @@ def _console(args: argparse.Namespace) -> int:
         print(f"--clock needs an instant like 2026-11-22T04:00:00Z, not {args.clock!r}",
               file=sys.stderr)
         return 2
+    # Member names and notes are printed as given; a terminal that cannot show a character
+    # gets an escape, not a traceback.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     if args.script:
         try:
-            lines = Path(args.script).read_text(encoding="utf-8").splitlines()
+            # Bytes: each line is decoded on its own, so one bad line is reported by number.
+            lines = Path(args.script).read_bytes().splitlines()
         except OSError as exc:
             print(f"cannot read script {args.script}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -85,9 +127,11 @@ def _console(args: argparse.Namespace) -> int:
             from bot.clock import FakeClock
 
             clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-        return asyncio.run(run_script(settings, lines, clock=clock, show_time=args.show_time,
+        return _until_done(run_script(settings, lines, clock=clock, show_time=args.show_time,
                                       out=sys.stdout, err=sys.stderr))
-    return asyncio.run(run_interactive(settings, args.db, sys.stdin, sys.stdout))
+    if hasattr(sys.stdin, "reconfigure"):  # a bad byte becomes a one-line error, not a crash
+        sys.stdin.reconfigure(errors="surrogateescape")
+    return _until_done(run_interactive(settings, args.db, sys.stdin, sys.stdout, clock))
 
 
 def _check_config(settings: Settings, path: Path) -> int:
@@ -101,9 +145,6 @@ def _check_config(settings: Settings, path: Path) -> int:
             problems.append("matrix.homeserver: should start with https://")
     if settings.discord.enabled and not settings.discord.token:
         problems.append("discord.token: empty; set PEERCIRCLE_DISCORD__TOKEN")
-    if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        problems.append("database.url: use sqlite+aiosqlite:///file.db or "
-                        "postgresql+asyncpg://user@host/db")
     for problem in problems:
         print(f"config: {problem}", file=sys.stderr)
     if problems:
@@ -136,10 +177,6 @@ async def _run(settings: Settings) -> int:
     from bot.runtime import Runtime
     from storage.migrate import SchemaTooNewError
 
-    if not (settings.matrix.enabled or settings.discord.enabled):
-        print("No adapter is enabled: set matrix.enabled or discord.enabled in the config, "
-              "or try `peercircle console`.", file=sys.stderr)
-        return 2
     try:
         core = await open_core(settings, SystemClock())
     except SchemaTooNewError as exc:

@@ -21,8 +21,23 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///peercircle.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(DATABASE_SCHEMES):
+            # Name only the scheme: the rest of a URL may hold a password.
+            what = (f"{v.split('://', 1)[0]}:// is not supported" if "://" in v
+                    else "it is not a database URL")
+            raise ValueError(f"{what}; use sqlite+aiosqlite:///peercircle.db or "
+                             "postgresql+asyncpg://user@host/dbname")
+        return v
 
 
 class MatrixSettings(Section):
@@ -45,6 +60,15 @@ class DiscordSettings(Section):
 
 class LoggingSettings(Section):
     level: str = "INFO"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f'"{v[:20]}" is not a logging level; use '
+                             f'{", ".join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}')
+        return level
 
 
 class Settings(BaseSettings):
@@ -152,4 +176,6 @@ def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.get("loc", ()))
     if error.get("type") == "extra_forbidden":
         return f"{where}: not a known setting"
+    if error.get("type") == "value_error":  # our own sentence, without pydantic's prefix
+        return f"{where}: {error['ctx']['error']}"
     return f"{where}: {error.get('msg')}"

@@ -4,11 +4,15 @@ that begin IMMEDIATE so concurrent writers queue instead of failing with "databa
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,6 +21,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database cannot be opened; the message is one sentence saying why and what to do."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,7 +39,48 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _sqlite_pragmas(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    try:
+        return create_async_engine(url, **kwargs)
+    except ImportError as exc:
+        if exc.name != "asyncpg":
+            raise
+        raise DatabaseUnavailableError(
+            'PostgreSQL needs the asyncpg driver, which is not installed; run '
+            'pip install -e ".[postgres]" (or pip install asyncpg)') from None
+
+
+def unavailable(url: str, exc: OSError | DBAPIError) -> DatabaseUnavailableError:
+    """Why a first connection failed, as one sentence naming the file or host (never the
+    password); the caller keeps the original as the cause for DEBUG logs."""
+    parsed = make_url(url)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if is_sqlite(url):
+        path = Path(parsed.database or "")
+        if path.is_dir():
+            return DatabaseUnavailableError(f"{path} is a folder; give a file name for the "
+                                            "database instead")
+        if not path.parent.is_dir():
+            return DatabaseUnavailableError(
+                f"cannot open the database {path}: the folder {path.parent} does not exist; "
+                "create it or choose another path")
+        if "not a database" in reason:
+            return DatabaseUnavailableError(f"{path} is not a SQLite database; choose a new "
+                                            "file name or a peercircle database")
+        return DatabaseUnavailableError(f"cannot open the database {path}: {reason}")
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    if isinstance(exc, OSError):
+        if isinstance(exc, ConnectionRefusedError):
+            reason = "connection refused"
+        elif isinstance(exc, socket.gaierror):
+            reason = "no such host"
+        elif isinstance(exc, TimeoutError):
+            reason = "timed out"
+        else:
+            reason = exc.strerror or type(exc).__name__
+        return DatabaseUnavailableError(
+            f"could not connect to PostgreSQL at {where} ({reason}); check that it is running "
+            "there and that database.url is right")
+    return DatabaseUnavailableError(f"could not connect to PostgreSQL at {where}: {reason}")
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

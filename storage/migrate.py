@@ -10,8 +10,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from storage.db import Database
+from storage.db import Database, unavailable
 
 
 class SchemaTooNewError(RuntimeError):
@@ -56,8 +57,13 @@ async def current_revision(db: Database) -> str | None:
 
 
 async def migrate(db: Database) -> str:
-    """Upgrade to head; returns the revision. Refuses a schema newer than the code."""
-    _check_known(await current_revision(db))
+    """Upgrade to head; returns the revision. Refuses a schema newer than the code, and says in
+    one sentence (DatabaseUnavailableError) why a database cannot be opened at all."""
+    try:
+        revision = await current_revision(db)
+    except (OSError, DBAPIError) as exc:  # the first connection: wrong file, host or driver
+        raise unavailable(db.url, exc) from exc
+    _check_known(revision)
 
     def _upgrade(connection: Connection, cfg: Config) -> None:
         cfg.attributes["connection"] = connection
