@@ -91,8 +91,9 @@ async def test_member_text_cannot_forge_a_line_or_restyle_the_terminal(
                              "\u202edesserts")
     said = console.take()
     room = [line for line in said if line.startswith("[room]")]
-    assert room == [r"[room] bob checked in: 3/5 — fine\x1b[2K\x1b[1G[dm @alice] you are "
-                    r"out\x07 \u202edesserts"]
+    # The core strips control characters and bidi overrides at the edge, so the room gets
+    # the words and nothing that moves the cursor or reverses the line.
+    assert room == ["[room] bob checked in: 3/5 — fine[2K[1G[dm @alice] you are out desserts"]
     assert not any(ch in line for line in said for ch in "\r\x1b\x07\u202e")
 
 
