@@ -3,16 +3,20 @@ database whose schema is newer than this code."""
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database, unavailable
+
+# Alembic's default; migrations/env.py does not change it.
+VERSION_TABLE = "alembic_version"
 
 
 class SchemaTooNewError(RuntimeError):
@@ -27,22 +31,36 @@ def alembic_config(url: str = "") -> Config:
     return cfg
 
 
+@cache
+def _script() -> ScriptDirectory:
+    # Reading the versions directory imports every migration file; once per process is enough.
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@cache
 def code_head() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _script().get_current_head()
     assert head is not None
     return head
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    # A plain query, not Alembic's MigrationContext, so the usual start-up (already at head)
+    # costs two small queries and never loads migrations/env.py.
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise RuntimeError(f"{VERSION_TABLE} holds several revisions ({', '.join(rows)}); "
+                           "peercircle's migrations have a single head")
+    return rows[0] if rows else None
 
 
 def _check_known(revision: str | None) -> None:
     if revision is None:
         return
-    script = ScriptDirectory.from_config(alembic_config())
     try:
-        script.get_revision(revision)
+        _script().get_revision(revision)
     except Exception as exc:  # alembic raises several kinds for an unknown id
         raise SchemaTooNewError(
             f"the database schema is at revision {revision}, which this version of peercircle "
@@ -58,12 +76,15 @@ async def current_revision(db: Database) -> str | None:
 
 async def migrate(db: Database) -> str:
     """Upgrade to head; returns the revision. Refuses a schema newer than the code, and says in
-    one sentence (DatabaseUnavailableError) why a database cannot be opened at all."""
+    one sentence (DatabaseUnavailableError) why a database cannot be opened at all. At head it
+    returns after a plain read of alembic_version, without loading Alembic's environment."""
     try:
-        revision = await current_revision(db)
+        current = await current_revision(db)
     except (OSError, DBAPIError) as exc:  # the first connection: wrong file, host or driver
         raise unavailable(db.url, exc) from exc
-    _check_known(revision)
+    if current == code_head():
+        return current
+    _check_known(current)
 
     def _upgrade(connection: Connection, cfg: Config) -> None:
         cfg.attributes["connection"] = connection

@@ -1,11 +1,11 @@
 """Shared fixtures. Every storage-touching test runs on SQLite and, when
-PEERCIRCLE_TEST_POSTGRES_URL is set, on PostgreSQL too; the schema is built only by migrations."""
+PEERCIRCLE_TEST_POSTGRES_URL is set, on PostgreSQL too; the schema is built only by migrations:
+each test gets a copy of a template migrated once per session (see tests/dbtemplates.py)."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from adapters.console import ConsoleSession
 from bot.clock import FakeClock, parse_instant
 from bot.config import Settings
 from storage.db import Database
+from tests.dbtemplates import BackgroundLoop, PgDatabases, build_sqlite_template, copy_sqlite
 from tests.synapse_server import SynapseServer, is_available
 
 POSTGRES_URL = os.environ.get("PEERCIRCLE_TEST_POSTGRES_URL", "")
@@ -29,36 +30,71 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 class DbSpec:
-    """Makes Database objects for one test's private database (a file, or a PG schema)."""
+    """Makes Database objects for one test's private database (a file, or a PG database)."""
 
-    def __init__(self, kind: str, url: str, schema: str | None = None) -> None:
+    def __init__(self, kind: str, url: str) -> None:
         self.kind = kind
         self.url = url
-        self.schema = schema
 
     def make(self) -> Database:
-        if self.schema is None:
-            return Database(self.url)
-        return Database(self.url, connect_args={"server_settings": {"search_path": self.schema}})
+        return Database(self.url)
+
+
+@pytest.fixture(scope="session")
+def _db_admin_loop() -> Iterator[BackgroundLoop]:
+    loop = BackgroundLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(_db_admin_loop: BackgroundLoop,
+                     tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sqlite_template(_db_admin_loop, tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def _pg_databases(_db_admin_loop: BackgroundLoop) -> Iterator[PgDatabases]:
+    pg = PgDatabases(POSTGRES_URL, _db_admin_loop)
+    pg.start()  # drops what killed runs left, builds the template if the migrations changed
+    yield pg
+    pg.close()
+
+
+async def _db_spec(request: pytest.FixtureRequest, tmp_path: Path,
+                   empty: bool) -> AsyncIterator[DbSpec]:
+    # The templates are requested here, not as fixture arguments, so that a run with no
+    # storage test (or with only one kind) builds none it does not need.
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        if empty:
+            yield DbSpec("sqlite", f"sqlite+aiosqlite:///{path}")
+        else:
+            yield DbSpec("sqlite", copy_sqlite(request.getfixturevalue("_sqlite_template"), path))
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
+    pg: PgDatabases = request.getfixturevalue("_pg_databases")
+    url = await pg.create(empty=empty)
+    try:
+        yield DbSpec("postgres", url)
+    finally:
+        pg.drop(url)  # in the background; the session waits for it before it ends
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])
 async def db_spec(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DbSpec]:
-    if request.param == "sqlite":
-        yield DbSpec("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(POSTGRES_URL)
-    async with admin.engine.begin() as conn:
-        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield DbSpec("postgres", POSTGRES_URL, schema)
-    finally:
-        async with admin.engine.begin() as conn:
-            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.dispose()
+    """A private database already at the head revision (copied from the session's template)."""
+    async for spec in _db_spec(request, tmp_path, empty=False):
+        yield spec
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def empty_db_spec(request: pytest.FixtureRequest,
+                        tmp_path: Path) -> AsyncIterator[DbSpec]:
+    """A private empty database, for the one test that migrates from nothing."""
+    async for spec in _db_spec(request, tmp_path, empty=True):
+        yield spec
 
 
 @pytest.fixture

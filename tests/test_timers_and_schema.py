@@ -51,8 +51,8 @@ async def test_only_the_lease_holder_fires(db_spec: DbSpec, clock: FakeClock) ->
     await db.dispose()
 
 
-async def test_schema_matches_the_models_after_migrating(db_spec: DbSpec) -> None:
-    db = db_spec.make()
+async def test_schema_matches_the_models_after_migrating(empty_db_spec: DbSpec) -> None:
+    db = empty_db_spec.make()
     assert await current_revision(db) is None
     assert await migrate(db) == code_head()
     async with db.engine.connect() as conn:
