@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.refs import UserRef
@@ -12,16 +14,23 @@ from storage.models import Circle, Member, Person
 
 
 async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Person:
+    """The person behind a platform account, created on first sight, and held for the rest
+    of the transaction (FOR UPDATE on PostgreSQL): one person's commands run one after the
+    other across processes, so rules about one person (one active request, daily caps) hold
+    when several arrive at the same instant. Creating is an INSERT ... ON CONFLICT DO NOTHING,
+    so two first commands at once both find the one row."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Person).values(platform=user.platform, platform_user_id=user.id,
+                              display_name=user.display_name or user.id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
     person = (await session.execute(
         select(Person).where(Person.platform == user.platform,
                              Person.platform_user_id == user.id)
-    )).scalar_one_or_none()
-    if person is None:
-        person = Person(platform=user.platform, platform_user_id=user.id,
-                        display_name=user.display_name or user.id, created_at=now)
-        session.add(person)
-        await session.flush()
-    elif user.display_name and person.display_name != user.display_name:
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )).scalar_one()
+    if user.display_name and person.display_name != user.display_name:
         person.display_name = user.display_name
     return person
 

@@ -188,6 +188,7 @@ async def _page_for(ctx: Ctx, args: dict[str, Any], verb: str) -> tuple[Lifeline
         page = (await ctx.session.execute(
             select(LifelinePage).where(LifelinePage.request_id == req.id,
                                        LifelinePage.member_id.in_(ids))
+            .order_by(LifelinePage.id.desc()).limit(1)  # the newest round's page
         )).scalar_one_or_none()
     if req is None or page is None:
         raise UserError(ctx.t("lifeline.not_paged", id=wanted))

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, BigId
+
+ACTIVE_SQL = "state IN ('PAGING', 'CLAIMED', 'CONNECTED', 'FALLBACK')"
 
 
 class LifelineRequest(Base):
@@ -19,6 +31,10 @@ class LifelineRequest(Base):
         Index("ix_lifeline_requests_circle_opened", "circle_id", "opened_at"),
         Index("ix_lifeline_requests_requester", "requester_member_id", "state"),
         Index("ix_lifeline_requests_claimer", "claimed_by_member_id", "state"),
+        # One active request per member, whatever races: the person lock serialises a
+        # person's commands; this index is the database's own word on it.
+        Index("uq_lifeline_requests_one_active", "requester_member_id", unique=True,
+              postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -50,7 +66,10 @@ class LifelinePage(Base):
 
     __tablename__ = "lifeline_pages"
     __table_args__ = (
-        UniqueConstraint("request_id", "member_id"),
+        # A member is paged at most once per paging round; a lapsed claim starts a new round
+        # in which those whose pages were covered may be asked again.
+        UniqueConstraint("request_id", "member_id", "round",
+                         name="uq_lifeline_pages_request_member_round"),
         Index("ix_lifeline_pages_member_paged", "member_id", "paged_at"),
     )
 
@@ -60,6 +79,7 @@ class LifelinePage(Base):
     )
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     wave: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer, default=0)  # the request's lapses when paged
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16))  # open|claimed|declined|covered|closed|lapsed
     paged_at: Mapped[datetime]

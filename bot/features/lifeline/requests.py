@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, text, update
 
 from bot.answer import Action
 from bot.context import Ctx
@@ -20,7 +20,7 @@ from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
 from bot.features.privacy.settings import PrivacySettings
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
-from storage.models import Circle, Member, Person
+from storage.models import Circle, Member, OutboxMessage, Person
 
 CONFIRM_GRACE = timedelta(minutes=5)  # after "connected?", before a claim lapses
 EXPIRE_AFTER = timedelta(hours=24)
@@ -113,6 +113,7 @@ async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
     give_up_at = req.opened_at + timedelta(minutes=p["give_up_minutes"])
     if req.lapses == 0 and ctx.now >= give_up_at:
         return 0  # too late for another wave: the give-up timer takes it from here
+    await lock_responders(ctx, circle)
     loaded = await candidates(ctx, req, circle)
     regular = rank(loaded.candidates, **loaded.args(ctx.now, emergency=False))
     chosen = regular[: p["wave_size"]]
@@ -145,12 +146,36 @@ def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: 
     text = t("lifeline.page_emergency" if emergency else "lifeline.page", id=req.id,
              circle=circle.name, name=requester_name, time=local_time(ctx.now, c.timezone),
              tz=c.timezone)
-    outbox_key = ctx.dm(person, text, label=f"page:{req.id}:{c.member_id}",
+    # A page not delivered by the time its wave closes is dropped, never sent late (after an
+    # outage it could wake someone whose window has shut, for a request others now hold).
+    outbox_key = ctx.dm(person, text, label=f"page:{req.id}:{c.member_id}:{req.lapses}",
                         priority=PRIORITY_LIFELINE, actions=page_actions(req.id),
-                        meta={"lifeline_request": req.id})
+                        expires_at=ctx.now + timedelta(minutes=req.policy["wave_minutes"]))
     ctx.session.add(LifelinePage(request_id=req.id, member_id=c.member_id, wave=req.wave,
-                                 emergency=emergency, state="open", paged_at=ctx.now,
-                                 outbox_key=outbox_key))
+                                 round=req.lapses, emergency=emergency, state="open",
+                                 paged_at=ctx.now, outbox_key=outbox_key))
+
+
+PAGING_LOCK = 0x5043 << 32  # advisory lock namespace: "PC", then a person id
+
+
+async def lock_responders(ctx: Ctx, circle: Circle) -> None:
+    """On PostgreSQL, hold every opted-in member of the circle (by person, in id order, so two
+    waves never wait on each other in a circle) before counting their pages: two waves at the
+    same instant then see each other's pages, and no one gets more than their caps. A
+    transaction-scoped advisory lock, so a member's own commands (which hold their person row)
+    never wait on it. SQLite's writes are serial already."""
+    if ctx.session.bind.dialect.name != "postgresql":
+        return
+    ids = sorted(set((await ctx.session.execute(
+        select(Member.person_id).join(Availability, Availability.member_id == Member.id)
+        .where(Member.circle_id == circle.id, Availability.enabled.is_(True))
+    )).scalars()))
+    if ids:
+        await ctx.session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM "
+                 "(SELECT CAST(:base AS bigint) + x AS k FROM unnest(CAST(:ids AS bigint[])) "
+                 "AS x ORDER BY x) AS ordered"), {"base": PAGING_LOCK, "ids": ids})
 
 
 @dataclass
@@ -176,8 +201,13 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
     requester = await party(ctx, req.requester_member_id)
     paged_here: set[int] = set()
     if req.id:
+        # Asked in this round, or said "can't" or let a claim lapse in any: not again. Those
+        # whose pages were covered by a claim that lapsed may be asked in the new round.
         paged_here = set((await ctx.session.execute(
-            select(LifelinePage.member_id).where(LifelinePage.request_id == req.id)
+            select(LifelinePage.member_id).where(
+                LifelinePage.request_id == req.id,
+                or_(LifelinePage.round == req.lapses,
+                    LifelinePage.state.in_(("declined", "lapsed"))))
         )).scalars())
     rows = (await ctx.session.execute(
         select(Member, Person, Availability)
@@ -262,6 +292,12 @@ async def close_other_pages(ctx: Ctx, req: LifelineRequest, circle: Circle, stat
         .join(Person, Person.id == Member.person_id)
         .where(LifelinePage.request_id == req.id, LifelinePage.state == "open")
     )).all()
+    undelivered = [p.outbox_key for p, _ in pages if p.id != keep]
+    if undelivered:  # pages still waiting in the outbox are no longer useful: dropped
+        await ctx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key.in_(undelivered), OutboxMessage.sent_at.is_(None))
+            .values(expires_at=ctx.now))
     for page, person in pages:
         if page.id == keep:
             continue

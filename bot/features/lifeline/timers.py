@@ -113,8 +113,9 @@ async def lapse(ctx: Ctx, req: LifelineRequest, circle: Circle, p: Lapse) -> Non
     if claimer is not None:
         page = (await ctx.session.execute(
             select(LifelinePage).where(LifelinePage.request_id == req.id,
-                                       LifelinePage.member_id == claimer.member.id)
-        )).scalar_one_or_none()
+                                       LifelinePage.member_id == claimer.member.id,
+                                       LifelinePage.state == "claimed")
+        )).scalars().first()
         if page is not None:
             page.state = "lapsed"
         t = ctx.texts_for(claimer.person, circle)
