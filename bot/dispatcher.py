@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import timers
 from bot.answer import Action, Answer
 from bot.clock import Clock
-from bot.commands import CIRCLE_ARG, Command, Where, Who
+from bot.commands import CIRCLE_ARG, Command, Kind, Where, Who
 from bot.config import Settings
 from bot.context import Ctx, UserError
 from bot.feature import Features
@@ -112,6 +112,7 @@ class Core:
             actor=dataclasses.replace(inv.actor, display_name=clean(
                 inv.actor.display_name).strip()[:NAME_COLUMN]))
         cause = f"inv:{inv.actor.platform}:{inv.event_id or uuid.uuid4().hex}"
+        ctx: Ctx | None = None
         try:
             async with self.db.transaction() as session:
                 now = self.clock.now()
@@ -137,10 +138,17 @@ class Core:
                         reply_actions=[a.to_json() for a in answer.actions], created_at=now))
                 await session.flush()
         except (UserError, ParseError) as exc:
-            return Answer(str(exc), ok=False, private=command.private_errors)
+            text = str(exc)
+            overlong = _overlong(command, inv)
+            if overlong is not None and inv.place.is_direct:
+                # Refused for its length: in the member's own conversation, give the words
+                # back so they can be shortened rather than written again.
+                text += "\n" + (ctx.texts if ctx else Texts())("err.given_back", text=overlong)
+            return Answer(text, ok=False, private=command.private_errors)
         except Exception as exc:
             log_failure(log, "command %s failed", command.path, exc=exc)
             return await self._failed(command, inv)
+        assert ctx is not None
         self._committed(ctx.timers_changed)
         return answer
 
@@ -334,6 +342,16 @@ def _payload(payload_type: type, stored: dict[str, Any] | None) -> Any:
     """A stored payload as its dataclass; keys the class no longer has are ignored."""
     names = {f.name for f in dataclasses.fields(payload_type)}
     return payload_type(**{k: v for k, v in (stored or {}).items() if k in names})
+
+
+def _overlong(command: Command, inv: Invocation) -> str | None:
+    """The text of an invocation that is longer than its argument allows, if any."""
+    limits = [a.max_len for a in command.args
+              if a.max_len is not None and a.kind in (Kind.TEXT, Kind.REST)]
+    for text in (*inv.named.values(), " ".join(inv.positional)):
+        if any(len(text) > n for n in limits):
+            return text
+    return None
 
 
 def _may_quote(line: str) -> bool:

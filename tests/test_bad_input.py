@@ -121,3 +121,14 @@ async def test_a_crash_on_odd_input_changes_nothing_and_logs_no_content(
     assert not any("secret sorrow" in m for m in above_debug)
     assert not any(r.exc_info and "secret sorrow" in str(r.exc_info[1])
                    for r in caplog.records if r.levelno > logging.DEBUG)
+
+
+async def test_an_overlong_note_in_a_dm_is_given_back(console: ConsoleSession) -> None:
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join")
+    words = "it was a long night " * 60
+    said = await run_lines(console, f"@bob dm> checkin 2 {words}")
+    assert said[0].startswith("[reply @bob] note is 1199 characters; the limit is 1000. | "
+                              "Here is what you wrote, to shorten and send again:")
+    assert words.strip() in said[0]
+    assert len(said) == 1  # nothing posted, nothing stored
