@@ -131,7 +131,7 @@ class Texts:
         template = self._template(key)
         if isinstance(template, Plural):
             raise TypeError(f"{key!r} depends on a count; use Texts.n({key!r}, count, ...)")
-        return template.format(**values) if values else template
+        return template.format(**values)  # always: a missing value is a KeyError, not "{id}"
 
     def n(self, key: str, count: int, **values: object) -> str:
         """The form of a counted text that suits `count`; `count` is also a format value."""

@@ -73,7 +73,7 @@ async def test_leaving_keeps_only_anonymous_aggregates(console: ConsoleSession) 
 async def test_pact_is_an_offer_and_stewards_edit_it(console: ConsoleSession) -> None:
     await run_lines(console, SETUP)
     shown = await run_lines(console, "@bob> pact")
-    assert "we speak for ourselves" in shown[0] and "never required" in shown[0]
+    assert "We speak for ourselves" in shown[0] and "never required" in shown[0]
     assert "Thank you" in (await run_lines(console, "@bob> pact accept"))[0]
     refused = await run_lines(console, '@bob> pact edit "we bring snacks"')
     assert refused == ["[reply @bob] Only a steward can use pact edit; ask your circle's "

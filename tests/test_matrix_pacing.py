@@ -15,8 +15,8 @@ from nio import ErrorResponse, RoomSendResponse
 from sqlalchemy import select
 
 from adapters.matrix.pacing import (
-    PRIORITY_LIFELINE,
     PRIORITY_NORMAL,
+    PRIORITY_URGENT,
     PacedSender,
     SendFailed,
     TokenRevoked,
@@ -89,7 +89,7 @@ async def test_lifeline_goes_first_and_transient_errors_retry() -> None:
     # Queued before the sender runs: the page must still be first.
     calls = [sender.call(op(f"post{i}"), label="post", priority=PRIORITY_NORMAL)
              for i in range(3)]
-    calls.append(sender.call(op("page"), label="page", priority=PRIORITY_LIFELINE))
+    calls.append(sender.call(op("page"), label="page", priority=PRIORITY_URGENT))
     results = await run_sender(sender, *calls)
     assert all(not isinstance(r, BaseException) for r in results), results
     assert order[:2] == ["page", "page"] and order[2:] == ["post0", "post1", "post2"]

@@ -54,8 +54,8 @@ from adapters.matrix.dm_rooms import DirectRooms
 from adapters.matrix.events import command_line, is_own_join, sent_at
 from adapters.matrix.formatting import message_content
 from adapters.matrix.pacing import (
-    PRIORITY_LIFELINE,
     PRIORITY_REPLY,
+    PRIORITY_URGENT,
     PacedSender,
     SendFailed,
 )
@@ -449,11 +449,11 @@ class MatrixAdapter:
                     txn=txn_id("reply", event_id), priority=PRIORITY_REPLY, label="reply")
                 return
             await self.send_event(dm_room, message_content(text), txn=txn_id("reply", event_id),
-                                  priority=PRIORITY_LIFELINE, label="private reply")
+                                  priority=PRIORITY_URGENT, label="private reply")
             return
         await self.send_event(room_id, message_content(reply.text, reply_to=event_id),
                               txn=txn_id("reply", event_id),
-                              priority=PRIORITY_LIFELINE if reply.private else PRIORITY_REPLY,
+                              priority=PRIORITY_URGENT if reply.private else PRIORITY_REPLY,
                               label="reply")
 
     async def _redact(self, room_id: str, event_id: str) -> bool:
@@ -465,7 +465,7 @@ class MatrixAdapter:
         try:
             await self.sender.call(
                 lambda: client.room_redact(room_id, event_id, tx_id=txn_id("redact", event_id)),
-                label="redaction", priority=PRIORITY_LIFELINE, max_attempts=4)
+                label="redaction", priority=PRIORITY_URGENT, max_attempts=4)
         except SendFailed:
             return False
         return True
@@ -490,7 +490,7 @@ class MatrixAdapter:
         dm_room = room_id if in_dm else await self.dms.room_for(sender)
         await self.send_event(dm_room, message_content(reply.text,
                                                        reply_to=target if in_dm else None),
-                              txn=txn_id("reply", src["event_id"]), priority=PRIORITY_LIFELINE,
+                              txn=txn_id("reply", src["event_id"]), priority=PRIORITY_URGENT,
                               label="page answer")
 
     # -- undecryptable events -----------------------------------------------------------------

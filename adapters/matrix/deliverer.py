@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from adapters.matrix.formatting import edit_content, message_content
-from adapters.matrix.pacing import PRIORITY_LIFELINE, PRIORITY_NORMAL, SendFailed
+from adapters.matrix.pacing import PRIORITY_NORMAL, PRIORITY_URGENT, SendFailed
 from bot.outbox import DeliveryError, Outgoing
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class MatrixDeliverer:
         except SendFailed as exc:  # no direct room could be opened with the member
             raise DeliveryError(exc.reason, permanent=exc.permanent,
                                 dm_closed=exc.permanent and message.kind == "dm") from None
-        priority = PRIORITY_LIFELINE if message.priority == 0 else PRIORITY_NORMAL
+        priority = PRIORITY_URGENT if message.priority == 0 else PRIORITY_NORMAL
         try:
             return await adapter.send_event(room_id, content, txn=txn_id("out", message.key),
                                             priority=priority, label=f"outbox {message.id}",

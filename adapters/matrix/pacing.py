@@ -2,7 +2,7 @@
 edits, images): one request at a time, most urgent first, each response checked.
 
 Why one: Synapse rate-limits per user, so two senders would only trip over each other's
-M_LIMIT_EXCEEDED; with one queue a lifeline page never waits behind a burst of room posts.
+M_LIMIT_EXCEEDED; with one queue an urgent message never waits behind a burst of room posts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nio import ErrorResponse, LocalProtocolError
 
 log = logging.getLogger(__name__)
 
-PRIORITY_LIFELINE = 0  # pages, and everything about a lifeline request
+PRIORITY_URGENT = 0  # outbox rows the core marks urgent (priority 0) and private answers
 PRIORITY_REPLY = 1  # the answer to a member's command
 PRIORITY_NORMAL = 5  # room posts, onboarding DMs, reminders
 

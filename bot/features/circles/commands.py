@@ -180,11 +180,12 @@ async def _export(ctx: Ctx, person: Person) -> dict[str, Any]:
 @feature.command("pact show", who=Who.CIRCLE)
 async def pact_show(ctx: Ctx, args: dict[str, Any]) -> str:
     assert ctx.circle is not None
-    return pact_text(ctx, ctx.circle) + "\n" + ctx.t("pact.accept_hint")
+    return "\n".join([ctx.t("pact.head", name=ctx.circle.name), pact_text(ctx, ctx.circle),
+                      ctx.t("pact.accept_hint")])
 
 
 def pact_text(ctx: Ctx, circle: Circle) -> str:
-    return circle.pact or ctx.t("pact.default", name=circle.name)
+    return circle.pact or ctx.t("pact.default")
 
 
 @feature.command("pact accept")
