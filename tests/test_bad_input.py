@@ -48,6 +48,45 @@ CASES = [
     ("@alice> followups maybe", 'state "maybe" is not one of the choices; use one of: on, off.'),
     ("@alice> help nosuch", 'I don\'t know "nosuch"; type help for the list of commands.'),
     ("@carol dm> checkin 3", "You're not in a circle yet; type join in a circle's room first."),
+    # A timezone said last is blamed for itself, not the windows before it.
+    ("@bob dm> available set any Berlin",
+     'timezone "Berlin" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set mon-fri 21:00-02:00, sat-sun any london",
+     'timezone "london" is not a known timezone; try Europe/London.'),
+    ("@bob dm> available set daily any UTC+1",
+     'timezone "UTC+1" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set any Berlin timezone:Europe/Berlin",
+     'timezone "Berlin" is not a known timezone; try Europe/Berlin.'),
+    # A window word is still a window word, whatever the case, and is blamed as one.
+    ("@bob dm> available set mon-fri evenings",
+     '"evenings" is not a time range; write it like 21:00-02:00'),
+    ("@bob dm> available set Funday Any",
+     '"funday" is not a day; use mon, tue, wed, thu, fri, sat, sun or a range like mon-fri'),
+    # Zone files that name no place: the host's own setting, tzdata's placeholder, and so on.
+    ("@bob dm> available set any timezone:localtime",
+     'timezone "localtime" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set any timezone:Factory",
+     'timezone "Factory" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set any timezone:posixrules",
+     'timezone "posixrules" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set any timezone:Etc/Unknown",
+     'timezone "Etc/Unknown" is not a known timezone; try Europe/Berlin.'),
+    ("@bob dm> available set any localtime",
+     'timezone "localtime" is not a known timezone; try Europe/Berlin.'),
+    ("@alice> circle settings timezone:Factory",
+     'timezone "Factory" is not a known timezone; try Europe/Berlin.'),
+    # A snooze into the past says so, with an example a week ahead (05:00 in Berlin now).
+    ("@bob dm> available snooze 2020-01-01",
+     '"2020-01-01" is in the past; snooze for a while like 8h, until a time like 07:00, or '
+     "until a later date like 2026-11-29."),
+    ("@bob dm> available snooze 2026-11-22T04:30",
+     '"2026-11-22T04:30" is in the past; snooze for a while like 8h, until a time like 07:00, '
+     "or until a later date like 2026-11-29."),
+    ("@bob dm> available snooze 2027-06-01", "A snooze can last at most 90 days; for longer, "
+                                             "use available off."),
+    ("@bob dm> available snooze someday",
+     '"someday" is not a time I understand; use a duration like 8h or 2d, a time like 07:00, '
+     "or a date like 2026-11-29."),
 ]
 
 
@@ -132,3 +171,25 @@ async def test_an_overlong_note_in_a_dm_is_given_back(console: ConsoleSession) -
                               "Here is what you wrote, to shorten and send again:")
     assert words.strip() in said[0]
     assert len(said) == 1  # nothing posted, nothing stored
+@pytest.mark.parametrize(("line", "stored"), [
+    ("available set any Etc/UTC", "daily any (Etc/UTC)"),
+    ("available set any timezone:UTC", "daily any (UTC)"),
+    ("available set mon-fri 21:00-02:00 utc", "mon-fri 21:00-02:00 (UTC)"),
+    ("available set sat-sun any Asia/Tokyo", "sat-sun any (Asia/Tokyo)"),
+    ("available set daily any Japan", "daily any (Japan)"),
+    ("available set weekends any timezone:Europe/Lisbon", "sat-sun any (Europe/Lisbon)"),
+])
+async def test_real_timezone_names_still_work(console: ConsoleSession, line: str,
+                                              stored: str) -> None:
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join")
+    said = await run_lines(console, f"@bob dm> {line}\n@bob dm> available show")
+    assert f"[reply @bob] Lifeline availability: on; windows: {stored};" in said[-1]
+
+
+async def test_a_snooze_to_a_later_date_is_kept(console: ConsoleSession) -> None:
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join\n@bob dm> available set daily any")
+    said = await run_lines(console, "@bob dm> available snooze 2026-11-25T07:00")
+    assert said == ["[reply @bob] Snoozed until Wed 25 Nov 07:00 (Europe/Berlin): no pages "
+                    "until then."]

@@ -13,9 +13,15 @@ from bot.context import Ctx, UserError
 from bot.durations import parse_duration
 from bot.feature import Feature
 from bot.features.availability.models import Availability
-from bot.features.availability.windows import WindowError, describe, inside_text, parse_windows
+from bot.features.availability.windows import (
+    WindowError,
+    describe,
+    inside_text,
+    is_window_word,
+    parse_windows,
+)
 from bot.outbox import PRIORITY_LIFELINE
-from bot.timezones import resolve_timezone
+from bot.timezones import looks_like_timezone, resolve_timezone
 from storage.models import Circle, Member, Person
 
 feature = Feature("availability", group_defaults={"available": "show"},
@@ -44,12 +50,13 @@ async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     text: str = args["windows"]
     tz = args["timezone"]
     words = text.split()
-    if tz is None and words and ("/" in words[-1] or words[-1].upper() == "UTC"):
+    if words and _timezone_attempt(words):
         # `available set mon-fri 21:00-02:00 Europe/Berlin`: the timezone may come last.
         found, guess = resolve_timezone(words[-1])
         if found is None:
             raise UserError(ctx.t("err.timezone_suggest", value=words[-1][:60], guess=guess))
-        tz, text = found, " ".join(words[:-1])
+        if tz is None:
+            tz, text = found, " ".join(words[:-1])
     try:
         windows = parse_windows(text)
     except WindowError as exc:
@@ -66,6 +73,17 @@ async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     if not was_enabled:
         _test_page(ctx)
     return _describe(ctx, row)
+
+
+def _timezone_attempt(words: list[str]) -> bool:
+    """Whether the last word was meant as a timezone, so a wrong one is blamed, not the
+    windows before it (`any Berlin` is a city said without its region, not a bad day)."""
+    last = words[-1]
+    if is_window_word(last):
+        return False
+    if "/" in last or resolve_timezone(last)[0] is not None:
+        return True  # a name, or the Area/City form, even with no windows before it
+    return len(words) > 1 and (last[:1].isupper() or looks_like_timezone(last))
 
 
 @feature.command("available on", _EMERGENCY, private=True)
@@ -120,6 +138,8 @@ def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
             raise UserError(ctx.t("err.snooze_too_long"))
         return ctx.now + delta
     local_now = ctx.now.astimezone(ZoneInfo(tz))
+    # The example date is a week ahead, so the form shown is never itself in the past.
+    example = (local_now + timedelta(days=7)).date().isoformat()
     try:
         if len(text) <= 5 and ":" in text:
             hour, minute = (int(p) for p in text.split(":"))
@@ -128,12 +148,14 @@ def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
                 candidate += timedelta(days=1)
             return candidate.astimezone(ZoneInfo("UTC"))
         day = datetime.fromisoformat(text)
-        local = day.replace(tzinfo=ZoneInfo(tz)) if day.tzinfo is None else day
-        if local <= ctx.now or local - ctx.now > timedelta(days=90):
-            raise ValueError
-        return local.astimezone(ZoneInfo("UTC"))
     except ValueError:
-        raise UserError(ctx.t("err.snooze_until", value=text[:40])) from None
+        raise UserError(ctx.t("err.snooze_until", value=text[:40], example=example)) from None
+    local = day.replace(tzinfo=ZoneInfo(tz)) if day.tzinfo is None else day
+    if local <= ctx.now:
+        raise UserError(ctx.t("available.snooze_past", value=text[:40], example=example))
+    if local - ctx.now > timedelta(days=90):
+        raise UserError(ctx.t("err.snooze_too_long"))
+    return local.astimezone(ZoneInfo("UTC"))
 
 
 @feature.command("available show", private=True)

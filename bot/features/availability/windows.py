@@ -81,6 +81,16 @@ _DAY_NAMES = {name: i for i, names in enumerate((
     ("sun", "sunday"))) for name in names}
 
 
+_ANY = ("any", "always", "anytime", "all-day")
+_TIMEISH = re.compile(r"[\d:\-]+")
+
+
+def is_window_word(word: str) -> bool:
+    """A word that belongs in windows (a day, a day range, `any`, hours), whatever its case."""
+    w = word.lower().strip(",;")
+    return w in _ANY or bool(_TIMEISH.fullmatch(w)) or (bool(w) and _is_days(w))
+
+
 def _is_days(word: str) -> bool:
     return word in _DAY_ALIASES or all(p in _DAY_NAMES for p in word.split("-") if p)
 
