@@ -362,7 +362,8 @@ async def call_connected(ctx: Ctx, args: dict[str, Any]) -> str:
     if req.state == State.CONNECTED:
         return ctx.t("lifeline.connected_already")
     if req.state != State.CLAIMED:
-        raise UserError(ctx.t("lifeline.not_claimed_yet"))
+        raise UserError(ctx.t("lifeline.not_claimed_fallback" if req.state == State.FALLBACK
+                              else "lifeline.not_claimed_yet"))
     move(req, "connect")
     req.connected_at = ctx.now
     await ctx.cancel_timers(r.key(req, f"connect:{req.lapses}"),

@@ -274,9 +274,14 @@ async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
                or_(Availability.snoozed_until.is_(None), Availability.snoozed_until <= ctx.now))
     )).scalars():
         notify[person.id] = person
+    # Those with an open page for this request were asked already; a notice would only blur it.
+    asked = set((await ctx.session.execute(
+        select(Member.person_id).join(LifelinePage, LifelinePage.member_id == Member.id)
+        .where(LifelinePage.request_id == req.id, LifelinePage.state == "open"))).scalars())
     notice = "lifeline.fallback_notice_unanswered" if req.wave else "lifeline.fallback_notice"
     for person in notify.values():
-        if person.id in snoozed or (requester is not None and person.id == requester.person.id):
+        if person.id in snoozed | asked or (requester is not None
+                                            and person.id == requester.person.id):
             continue
         t = ctx.texts_for(person, circle)
         ctx.dm(person, t(notice, circle=circle.name), label=f"fallback-notice:{person.id}",
