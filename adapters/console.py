@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
 
-from bot.answer import Action
+from bot.answer import Action, Attachment
 from bot.app import open_core
 from bot.clock import Clock, FakeClock, SystemClock, parse_instant
 from bot.config import Settings
@@ -87,11 +89,25 @@ def _check_name(name: str) -> None:
                           'like @alice>')
 
 
+def save_attachment(attachment: Attachment, files_dir: Path) -> Path:
+    """The console shows a file by writing it out and printing where it went."""
+    files_dir.mkdir(parents=True, exist_ok=True)
+    path = files_dir / Path(attachment.filename).name  # never a path from the core
+    path.write_bytes(attachment.data)
+    return path
+
+
+def attachment_line(where: str, attachment: Attachment, files_dir: Path) -> str:
+    path = save_attachment(attachment, files_dir)
+    return f"{where} [file: {path}] {one_line(attachment.alt)}".rstrip()
+
+
 class ConsoleDeliverer:
     platform = PLATFORM
 
-    def __init__(self, emit: Callable[[str], None]) -> None:
+    def __init__(self, emit: Callable[[str], None], files_dir: Path) -> None:
         self.emit = emit
+        self.files_dir = files_dir
 
     async def deliver(self, message: Outgoing) -> str:
         if message.kind == "post":
@@ -104,7 +120,7 @@ class ConsoleDeliverer:
             where = "[edit room]" if target.kind == "post" else f"[edit dm @{target.user_id}]"
         self.emit(f"{where} {one_line(message.text)}{actions_hint(message.actions)}")
         for attachment in message.attachments:
-            self.emit(f"{where} [attachment: {attachment.filename}] {one_line(attachment.alt)}")
+            self.emit(attachment_line(where, attachment, self.files_dir))
         return f"console-{message.id}"
 
 
@@ -126,8 +142,11 @@ class ConsoleSession:
 
     def __init__(self, settings: Settings, clock: Clock, *, show_time: bool = False,
                  out: TextIO | None = None,
-                 db_factory: Callable[[], Database] | None = None) -> None:
+                 db_factory: Callable[[], Database] | None = None,
+                 files_dir: Path | None = None) -> None:
         self.settings = settings
+        # Files the bot sends (an export, the health picture) are written here.
+        self.files_dir = files_dir or Path(tempfile.gettempdir()) / "peercircle-console"
         self.db_factory = db_factory
         self.clock = clock
         self.show_time = show_time
@@ -142,7 +161,8 @@ class ConsoleSession:
     async def start(self) -> None:
         db = self.db_factory() if self.db_factory is not None else None
         self.core = await open_core(self.settings, self.clock, db=db)
-        self.sender = OutboxSender(self.core.db, self.clock, ConsoleDeliverer(self._emit))
+        self.sender = OutboxSender(self.core.db, self.clock,
+                                   ConsoleDeliverer(self._emit, self.files_dir))
         await self.settle()  # an overdue timer at start-up is handled at once
 
     async def close(self) -> None:
@@ -189,6 +209,8 @@ class ConsoleSession:
         # in the room goes to the member's direct conversation.
         where = f"[dm @{name}]" if answer.private and not direct else f"[reply @{name}]"
         self._emit(f"{where} {one_line(answer.text)}{actions_hint(answer.actions)}")
+        for attachment in answer.attachments:
+            self._emit(attachment_line(where, attachment, self.files_dir))
         await self.drain()
 
     async def advance_to(self, target: datetime) -> None:

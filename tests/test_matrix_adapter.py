@@ -956,3 +956,38 @@ async def test_waiting_events_and_session_marks_expire_after_a_day(
         assert await undecryptable_rows(core) == []
     finally:
         await core.db.dispose()
+
+
+async def test_export_arrives_as_an_encrypted_file_in_the_direct_room(
+        synapse: SynapseServer, tmp_path: Path) -> None:
+    """`me export` typed in the circle room: the answer and its JSON file go to the member's
+    encrypted direct room, and the file holds what they wrote."""
+    import json
+
+    bot_user = await synapse.register(unique("bot"))
+    bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
+    me = bot_user.user_id
+    try:
+        async with members(synapse, tmp_path, unique("kim")) as (kim,):
+            dm = await kim.create_room([me], encrypted=True, is_direct=True)
+            room = await kim.create_room([me], encrypted=True, bot_level=(me, 50))
+            await kim.wait_member(dm, me)
+            await kim.wait_member(room, me)
+            for line in ("!circle setup name:Harbour timezone:Europe/Berlin",
+                         "!checkin 3 the tide came in"):
+                await kim.reply_to(await kim.say(room, line), me)
+            await kim.say(room, "!me export")
+            sent = await kim.wait_for(lambda s: s.room_id == dm and s.source.get("sender") == me
+                                      and s.content.get("msgtype") == "m.file",
+                                      what="the export file")
+            await assert_arrived_encrypted(kim, sent)
+            f = sent.content["file"]
+            assert sent.content["filename"] == "peercircle-export.json"
+            download = await kim.client.download(mxc=f["url"])
+            assert isinstance(download, DownloadResponse), download
+            clear = decrypt_attachment(download.body, f["key"]["k"], f["hashes"]["sha256"],
+                                       f["iv"])
+            data = json.loads(clear)
+            assert [c["note"] for c in data["checkins"]["checkins"]] == ["the tide came in"]
+    finally:
+        await bot.halt()

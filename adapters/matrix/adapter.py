@@ -63,7 +63,7 @@ from adapters.matrix.reactions import action_key
 from adapters.matrix.sync_state import SyncTokenStore
 from adapters.matrix.undecryptable import PendingEvent, SessionMark, UndecryptableStore
 from adapters.matrix.usage import adapter_text, usage_text
-from bot.answer import Answer
+from bot.answer import Answer, Attachment
 from bot.config import Settings
 from bot.dispatcher import Core
 from bot.refs import Place, RoomRef, UserRef
@@ -450,11 +450,18 @@ class MatrixAdapter:
                 return
             await self.send_event(dm_room, message_content(text), txn=txn_id("reply", event_id),
                                   priority=PRIORITY_URGENT, label="private reply")
+            await self._send_attachments(dm_room, event_id, reply)
             return
         await self.send_event(room_id, message_content(reply.text, reply_to=event_id),
                               txn=txn_id("reply", event_id),
                               priority=PRIORITY_URGENT if reply.private else PRIORITY_REPLY,
                               label="reply")
+        await self._send_attachments(room_id, event_id, reply)
+
+    async def _send_attachments(self, room_id: str, event_id: str, reply: Answer) -> None:
+        for n, attachment in enumerate(reply.attachments):
+            await self.send_attachment(room_id, attachment, txn=txn_id(f"file{n}", event_id),
+                                       priority=PRIORITY_REPLY)
 
     async def _redact(self, room_id: str, event_id: str) -> bool:
         assert self.client is not None
@@ -730,6 +737,22 @@ class MatrixAdapter:
                                       max_attempts=max_attempts)
         assert isinstance(resp, RoomSendResponse)
         return resp.event_id
+
+    async def send_attachment(self, room_id: str, attachment: Attachment, *, txn: str,
+                              priority: int) -> str:
+        """A core attachment as a file in the room (encrypted in encrypted rooms)."""
+        client = self.client
+        assert client is not None
+        room = client.rooms.get(room_id)
+        encrypted = bool(room is not None and room.encrypted)
+        upload = await self.sender.call(
+            lambda: media.upload(client, attachment.data, attachment.filename, attachment.mime,
+                                 encrypted),
+            label="upload", priority=priority, max_attempts=5)
+        content = media.file_content(upload, attachment.data, attachment.filename,
+                                     attachment.mime, attachment.alt)
+        return await self.send_event(room_id, content, txn=txn, priority=priority,
+                                     label="attachment", max_attempts=6)
 
     async def send_image(self, room_id: str, png_bytes: bytes, filename: str) -> str:
         """A PNG as m.image through the content repository (encrypted in encrypted rooms)."""

@@ -44,9 +44,16 @@ class MatrixDeliverer:
                                 dm_closed=exc.permanent and message.kind == "dm") from None
         priority = PRIORITY_URGENT if message.priority == 0 else PRIORITY_NORMAL
         try:
-            return await adapter.send_event(room_id, content, txn=txn_id("out", message.key),
-                                            priority=priority, label=f"outbox {message.id}",
-                                            max_attempts=SEND_ATTEMPTS)
+            event_id = await adapter.send_event(room_id, content,
+                                                txn=txn_id("out", message.key),
+                                                priority=priority, label=f"outbox {message.id}",
+                                                max_attempts=SEND_ATTEMPTS)
+            for n, attachment in enumerate(message.attachments):
+                # After the text, each with its own transaction id: a retry is not a double.
+                await adapter.send_attachment(room_id, attachment,
+                                              txn=txn_id(f"out{n}", message.key),
+                                              priority=priority)
+            return event_id
         except SendFailed as exc:
             raise DeliveryError(exc.reason, retry_after=exc.retry_after,
                                 permanent=exc.permanent) from None

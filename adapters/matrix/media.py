@@ -31,8 +31,13 @@ def png_size(data: bytes) -> tuple[int, int] | None:
 
 async def upload_png(client: AsyncClient, data: bytes, filename: str,
                      encrypt: bool) -> Any:
+    return await upload(client, data, filename, "image/png", encrypt)
+
+
+async def upload(client: AsyncClient, data: bytes, filename: str, mime: str,
+                 encrypt: bool) -> Any:
     """One upload attempt; returns an Uploaded, or the error response for the paced sender."""
-    resp, keys = await client.upload(io.BytesIO(data), content_type="image/png",
+    resp, keys = await client.upload(io.BytesIO(data), content_type=mime,
                                      filename=filename, encrypt=encrypt, filesize=len(data))
     if not isinstance(resp, UploadResponse):
         return resp
@@ -49,4 +54,22 @@ def image_content(upload: Uploaded, data: bytes, filename: str) -> dict[str, Any
         content["file"] = {**upload.keys, "url": upload.content_uri}
     else:
         content["url"] = upload.content_uri
+    return content
+
+
+def file_content(upload: Uploaded, data: bytes, filename: str, mime: str,
+                 alt: str = "") -> dict[str, Any]:
+    """Any attachment: m.image for a PNG, m.file otherwise; `alt` is the text for clients
+    that show no files (and for screen readers)."""
+    if mime == "image/png":
+        content = image_content(upload, data, filename)
+    else:
+        content = {"msgtype": "m.file", "body": filename,
+                   "info": {"mimetype": mime, "size": len(data)}}
+        if upload.keys is not None:
+            content["file"] = {**upload.keys, "url": upload.content_uri}
+        else:
+            content["url"] = upload.content_uri
+    if alt:
+        content["filename"], content["body"] = filename, alt  # MSC2530: body is the caption
     return content

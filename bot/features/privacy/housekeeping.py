@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import and_, delete, or_, update
 
 from bot.context import Ctx
 from bot.feature import Feature
@@ -22,7 +22,7 @@ PROCESSED_KEEP = timedelta(hours=1)
 BODY_GRACE = timedelta(hours=1)  # sent message bodies, cleared after this
 PRUNE_AFTER = timedelta(days=7)  # fired timers and delivered rows, deleted after this
 
-feature = Feature("privacy", settings=PrivacySettings,
+feature = Feature("privacy", settings=PrivacySettings, group_defaults={"me": "show"},
                   transient=("processed_events", "outbox", "adapter_state"))
 
 
@@ -69,11 +69,19 @@ async def _sweep(ctx: Ctx) -> None:
 
 @feature.forget_person
 async def _forget(ctx: Ctx, person: Person) -> int:
-    """What the machinery holds that names the person: messages to them, their answers."""
+    """What the machinery holds that names the person: messages to them and their answers,
+    and anything said about them that is still kept: sent bodies are cleared at once (they
+    would go within the hour anyway), and answers to others that name them are forgotten."""
     sent = await ctx.session.execute(
         delete(OutboxMessage).where(OutboxMessage.platform == person.platform,
                                     OutboxMessage.user_id == person.platform_user_id))
+    await ctx.session.execute(
+        update(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.text != "")
+        .values(text="", attachments=[]))
+    names = {person.display_name, person.platform_user_id} - {""}
     replies = await ctx.session.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.platform == person.platform,
-                                     ProcessedEvent.user_id == person.platform_user_id))
+        delete(ProcessedEvent).where(or_(
+            and_(ProcessedEvent.platform == person.platform,
+                 ProcessedEvent.user_id == person.platform_user_id),
+            *(ProcessedEvent.reply_text.contains(n, autoescape=True) for n in names))))
     return int((sent.rowcount or 0) + (replies.rowcount or 0))  # type: ignore[attr-defined]

@@ -1,0 +1,95 @@
+"""`me`, `me export`, `me forget`, `me language`: each member's data in their own hands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from adapters.console import ConsoleSession
+from bot.features.checkins.models import Checkin
+from bot.features.lifeline.models import LifelineRequest
+from storage.models import Base
+from tests.conftest import run_lines
+
+STORY = """
+@alice> circle setup name:Riverbend timezone:Europe/Berlin
+@bob> join
+@carol> join
+@bob> checkin 3 open words
+@bob dm> checkin 2 private words visibility:private
+@bob dm> checkin 2 mentor words visibility:mentor
+@bob> checkin 4 anonymous anon words
+@carol> checkin 3 carols words
+@carol dm> available set daily any
+@bob dm> available set daily any
+@bob dm> call bobs lifeline note
+@carol dm> ack
+@carol dm> call carols own call
+@bob dm> ack
+"""
+
+
+def _export_file(said: list[str]) -> Path:
+    line = next(line for line in said if "[file: " in line)
+    return Path(line.split("[file: ", 1)[1].split("]", 1)[0])
+
+
+async def test_export_holds_everything_of_the_member_and_nothing_of_anyone_else(
+        console: ConsoleSession, tmp_path: Path) -> None:
+    console.files_dir = tmp_path
+    await run_lines(console, STORY)
+    said = await run_lines(console, "@bob> me export")
+    assert said[0].startswith("[dm @bob] Here is everything")  # typed in the room: private
+    data = json.loads(_export_file(said).read_text())
+    notes = {c["note"] for c in data["checkins"]["checkins"]}
+    assert notes == {"open words", "private words", "mentor words", "anon words"}
+    assert data["lifeline"]["requests"][0]["note"] == "bobs lifeline note"
+    assert len(data["lifeline"]["pages_received"]) == 1
+    assert data["availability"]["availability"][0]["windows"] == "daily any"
+    assert data["circles"]["person"]["id"] == "bob"
+    dumped = json.dumps(data)
+    assert "carol" not in dumped.lower()  # not her name, her words, nor her call
+
+
+async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
+        console: ConsoleSession) -> None:
+    await run_lines(console, STORY)
+    core = console.core
+    assert core is not None
+
+    async def counts() -> tuple[int, int]:
+        async with core.db.transaction() as s:
+            return ((await s.execute(select(func.count()).select_from(Checkin))).scalar_one(),
+                    (await s.execute(select(func.count()).select_from(LifelineRequest))
+                     ).scalar_one())
+
+    before = await counts()
+    said = await run_lines(console, "@bob dm> me forget")
+    assert said[0].startswith("[reply @bob] This deletes everything")
+    assert await counts() == before
+    said = await run_lines(console, "@bob dm> me forget confirm")
+    assert said[0].startswith("[reply @bob] Done: I no longer hold anything that names you.")
+    assert "4 check-ins" in said[0]
+    assert await counts() == before  # the circle's counts are unchanged
+    # Table by table: no row holds bob's id, name or words.
+    async with core.db.transaction() as s:
+        for table in Base.metadata.sorted_tables:
+            rows = (await s.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            for row in rows:
+                flat = " ".join(str(v) for v in row)
+                assert "bob" not in flat, (table.name, flat)
+                for words in ("open words", "private words", "mentor words", "anon words",
+                              "bobs lifeline note"):
+                    assert words not in flat, (table.name, words)
+
+
+async def test_language_is_the_members_own(console: ConsoleSession) -> None:
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join")
+    said = await run_lines(console, "@bob dm> me language klingon")
+    assert said == ['[reply @bob] "klingon" is not a language I speak; choose one of: en, es.']
+    said = await run_lines(console, "@bob dm> me language es\n@bob dm> checkin 3 bien")
+    assert said[0] == "[reply @bob] A partir de ahora te hablaré en es."
+    assert said[1].startswith("[reply @bob] Registrado")
