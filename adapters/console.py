@@ -97,9 +97,12 @@ def save_attachment(attachment: Attachment, files_dir: Path) -> Path:
     return path
 
 
-def attachment_line(where: str, attachment: Attachment, files_dir: Path) -> str:
+def attachment_line(where: str, attachment: Attachment, files_dir: Path,
+                    said: str = "") -> str:
+    """`[file: path]`, and its alt text unless the message itself just said it."""
     path = save_attachment(attachment, files_dir)
-    return f"{where} [file: {path}] {one_line(attachment.alt)}".rstrip()
+    alt = "" if attachment.alt.strip() == said.strip() else one_line(attachment.alt)
+    return f"{where} [file: {path}] {alt}".rstrip()
 
 
 class ConsoleDeliverer:
@@ -120,7 +123,7 @@ class ConsoleDeliverer:
             where = "[edit room]" if target.kind == "post" else f"[edit dm @{target.user_id}]"
         self.emit(f"{where} {one_line(message.text)}{actions_hint(message.actions)}")
         for attachment in message.attachments:
-            self.emit(attachment_line(where, attachment, self.files_dir))
+            self.emit(attachment_line(where, attachment, self.files_dir, message.text))
         return f"console-{message.id}"
 
 
@@ -210,7 +213,7 @@ class ConsoleSession:
         where = f"[dm @{name}]" if answer.private and not direct else f"[reply @{name}]"
         self._emit(f"{where} {one_line(answer.text)}{actions_hint(answer.actions)}")
         for attachment in answer.attachments:
-            self._emit(attachment_line(where, attachment, self.files_dir))
+            self._emit(attachment_line(where, attachment, self.files_dir, answer.text))
         await self.drain()
 
     async def advance_to(self, target: datetime) -> None:

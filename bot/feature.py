@@ -41,6 +41,8 @@ ForgetPerson = Callable[["Ctx", "Person"], Awaitable[int]]  # returns rows remov
 ExportPerson = Callable[["Ctx", "Person"], Awaitable[dict[str, Any]]]
 CircleInfo = Callable[["Ctx"], Awaitable[list[str]]]
 Housekeeping = Callable[["Ctx"], Awaitable[None]]  # the daily sweep: retention, pruning
+# Weekly figures for the circle's health picture: (week starts in UTC) -> series.
+HealthSeries = Callable[["Ctx", list[Any]], Awaitable[list[Any]]]
 StewardProvider = Callable[["Ctx", "Circle"], Awaitable[list["Person"]]]
 # What a command answers when its handler crashed (nothing was changed); `call` must still
 # carry the crisis resources. Gets the core and the invocation, opens its own transaction.
@@ -77,6 +79,7 @@ class Feature:
     export_hooks: list[ExportPerson] = field(default_factory=list)
     info_hooks: list[CircleInfo] = field(default_factory=list)
     housekeeping_hooks: list[Housekeeping] = field(default_factory=list)
+    health_hooks: list[HealthSeries] = field(default_factory=list)
     startup_hooks: list[Housekeeping] = field(default_factory=list)
     steward_providers: list[StewardProvider] = field(default_factory=list)
     failure_answers: dict[str, FailureAnswer] = field(default_factory=dict)
@@ -137,6 +140,11 @@ class Feature:
         """Runs once when a core opens on a database, in its own transaction (e.g. to make
         sure a recurring timer exists)."""
         self.startup_hooks.append(fn)
+        return fn
+
+    def health(self, fn: HealthSeries) -> HealthSeries:
+        """Weekly figures this feature adds to `health` (counts, never names)."""
+        self.health_hooks.append(fn)
         return fn
 
     def housekeeping(self, fn: Housekeeping) -> Housekeeping:

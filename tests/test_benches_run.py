@@ -31,3 +31,9 @@ def test_matrix_roundtrip_bench_runs() -> None:
     done = run("bench/matrix_roundtrip.py", "--rounds", "3")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ratio" in done.stdout.lower()
+
+
+def test_health_bench_runs() -> None:
+    done = run("bench/health.py", "--members", "12", "--weeks", "6", "--runs", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "health 6 for 12 members: median" in done.stdout

@@ -14,13 +14,14 @@ def all_features() -> list[Feature]:
         checkins,
         circles,
         guidance,
+        health,
         lifeline,
         onboarding,
         privacy,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
-            privacy.feature, availability.feature, lifeline.feature]
+            privacy.feature, availability.feature, lifeline.feature, health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -149,3 +149,14 @@ async def _retention(ctx: Ctx) -> None:
             .where(Checkin.circle_id == circle.id, Checkin.created_at < cutoff,
                    Checkin.note.is_not(None))
             .values(note=None))
+
+
+@feature.health
+async def _weekly(ctx: Ctx, weeks: list[Any]) -> list[Any]:
+    from bot.features.health.series import counted, weekly_counts
+
+    assert ctx.circle is not None
+    instants = list((await ctx.session.execute(
+        select(Checkin.created_at).where(Checkin.circle_id == ctx.circle.id,
+                                         Checkin.created_at >= weeks[0]))).scalars())
+    return [counted("health.checkins", weekly_counts(instants, weeks))]

@@ -105,3 +105,26 @@ async def _late_timers(ctx: Ctx, request_ids: set[int], since: datetime) -> int:
     )).scalars()
     return sum(1 for t in rows if (t.payload or {}).get("request_id") in request_ids
                and t.fired_at is not None and t.fired_at - t.due_at > LATE_AFTER)
+
+
+@feature.health
+async def _weekly(ctx: Ctx, weeks: list[Any]) -> list[Any]:
+    """Requests per week, and the median time to the first page in weeks with enough of
+    them that no one request can be read off the picture."""
+    from bisect import bisect_right
+
+    from bot.features.health.series import FEWER_THAN, Series, counted, weekly_counts
+
+    assert ctx.circle is not None
+    reqs = list((await ctx.session.execute(
+        select(LifelineRequest).where(LifelineRequest.circle_id == ctx.circle.id,
+                                      LifelineRequest.opened_at >= weeks[0]))).scalars())
+    counts = weekly_counts([r.opened_at for r in reqs], weeks)
+    spans: list[list[float]] = [[] for _ in weeks]
+    for r in reqs:
+        if r.first_page_at is not None:
+            spans[bisect_right(weeks, r.opened_at) - 1].append(
+                (r.first_page_at - r.opened_at).total_seconds())
+    p50 = [percentile(s, 50) if len(s) >= FEWER_THAN else None for s in spans]
+    return [counted("health.requests", counts),
+            Series("health.first_page", p50, "seconds")]
