@@ -991,3 +991,32 @@ async def test_export_arrives_as_an_encrypted_file_in_the_direct_room(
             assert [c["note"] for c in data["checkins"]["checkins"]] == ["the tide came in"]
     finally:
         await bot.halt()
+
+
+async def test_health_picture_arrives_as_an_encrypted_image_in_the_room(
+        synapse: SynapseServer, tmp_path: Path) -> None:
+    bot_user = await synapse.register(unique("bot"))
+    bot = await start_bot(bot_settings(synapse, bot_user, tmp_path))
+    me = bot_user.user_id
+    try:
+        async with members(synapse, tmp_path, unique("lee")) as (lee,):
+            room = await lee.create_room([me], encrypted=True, bot_level=(me, 50))
+            await lee.wait_member(room, me)
+            await lee.reply_to(await lee.say(
+                room, "!circle setup name:Harbour timezone:Europe/Berlin"), me)
+            asked = await lee.say(room, "!health 4")
+            summary = await lee.reply_to(asked, me)
+            assert "Check-ins per week" in summary.body
+            image = await lee.wait_for(lambda s: s.room_id == room
+                                       and s.content.get("msgtype") == "m.image",
+                                       what="the health picture")
+            assert isinstance(image.event, RoomEncryptedImage)
+            f = image.content["file"]
+            download = await lee.client.download(mxc=f["url"])
+            assert isinstance(download, DownloadResponse), download
+            png = decrypt_attachment(download.body, f["key"]["k"], f["hashes"]["sha256"],
+                                     f["iv"])
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            assert image.content["body"] == summary.body  # the figures, for clients without images
+    finally:
+        await bot.halt()
