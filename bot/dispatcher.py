@@ -88,6 +88,11 @@ class Core:
         return await self.invoke(Invocation(parsed.command.path, actor, place, parsed.positional,
                                             parsed.named, event_id, sent_at))
 
+    async def texts_for(self, actor: UserRef, place: Place) -> Texts:
+        """The member's language, else the room's circle's: for what an adapter says itself
+        (a notice that a message could not be read, that the room saw a private command)."""
+        return await self._texts_for(actor, place)
+
     async def _texts_for(self, actor: UserRef, place: Place) -> Texts:
         """The language to refuse a line in, before any command is known."""
         async with self.db.transaction() as session:

@@ -249,3 +249,21 @@ async def test_a_spanish_circle_hears_spanish_even_for_a_typo(console: object) -
     assert "Te damos la bienvenida a Riberas" in "\n".join(said)
     assert any(line.startswith("[reply @bob] Registrado; está publicado en la sala de Riberas")
                for line in said)
+
+
+async def test_what_an_adapter_says_itself_is_in_the_members_language(
+        console: object) -> None:
+    from adapters.console import ConsoleSession
+    from bot.refs import Place, RoomRef, UserRef
+    from tests.conftest import run_lines
+
+    assert isinstance(console, ConsoleSession)
+    await run_lines(console, "@alice> circle setup name:Riberas timezone:Europe/Madrid\n"
+                             "@alice> circle settings language:es\n@bob> join\n"
+                             "@carol> join\n@carol dm> me language en")
+    core = console.core
+    assert core is not None
+    room = Place(RoomRef("console", "circle"))
+    assert (await core.texts_for(UserRef("console", "bob"), room)).lang == "es"  # the circle's
+    assert (await core.texts_for(UserRef("console", "carol"), room)).lang == "en"  # her own
+    assert (await core.texts_for(UserRef("console", "nobody"), Place.direct())).lang == "en"

@@ -62,11 +62,12 @@ from adapters.matrix.pacing import (
 from adapters.matrix.reactions import action_key
 from adapters.matrix.sync_state import SyncTokenStore
 from adapters.matrix.undecryptable import PendingEvent, SessionMark, UndecryptableStore
-from adapters.matrix.usage import adapter_text, usage_text
+from adapters.matrix.usage import usage_text
 from bot.answer import Answer, Attachment
 from bot.config import Settings
 from bot.dispatcher import Core
 from bot.refs import Place, RoomRef, UserRef
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -409,9 +410,11 @@ class MatrixAdapter:
             if (not direct and isinstance(body, str) and content.get("msgtype") == "m.text"
                     and body.strip() == self.cfg.command_prefix):
                 # A bare prefix: show the commands as they are typed here.
+                t = await self._texts(sender, room_id)
                 await self._send_reply(room_id, src["event_id"], sender,
                                        Answer(usage_text(self.core.table,
-                                                        self.cfg.command_prefix)), direct)
+                                                         self.cfg.command_prefix, t.lang)),
+                                       direct)
             return
         room = self.client.rooms.get(room_id)
         actor = UserRef(PLATFORM, sender, _display_name(room, sender))
@@ -422,6 +425,11 @@ class MatrixAdapter:
             place = Place(RoomRef(PLATFORM, room_id), actor_is_room_admin=level >= ADMIN_LEVEL)
         reply = await self.invoke(line, actor, place, src["event_id"], sent_at(src))
         await self._send_reply(room_id, src["event_id"], sender, reply, direct)
+
+    async def _texts(self, sender: str, room_id: str) -> Texts:
+        """What the adapter says itself, in the member's language, else the circle's."""
+        return await self.core.texts_for(UserRef(PLATFORM, sender),
+                                         Place(RoomRef(PLATFORM, room_id)))
 
     async def invoke(self, line: str, actor: UserRef, place: Place, event_id: str,
                      when: datetime | None) -> Answer:
@@ -437,15 +445,16 @@ class MatrixAdapter:
         if reply.private and not direct:
             redacted = await self._redact(room_id, event_id)
             text = reply.text
+            t = await self._texts(sender, room_id)
             if not redacted:
-                text += "\n\n" + adapter_text("matrix.room_saw_it")
+                text += "\n\n" + t("matrix.room_saw_it")
             try:
                 dm_room = await self.dms.room_for(sender)
             except SendFailed as exc:
                 log.warning("matrix: no direct room for a private answer (%s)", exc.reason)
                 # Never the reply itself in the room: only that it could not be delivered.
                 await self.send_event(room_id, message_content(
-                    adapter_text("matrix.no_direct_room"), reply_to=event_id),
+                    t("matrix.no_direct_room"), reply_to=event_id),
                     txn=txn_id("reply", event_id), priority=PRIORITY_REPLY, label="reply")
                 return
             await self.send_event(dm_room, message_content(text), txn=txn_id("reply", event_id),
@@ -555,7 +564,8 @@ class MatrixAdapter:
         except BaseException:
             mark.noticed = False
             raise
-        await self.send_event(room_id, message_content(adapter_text("matrix.undecryptable"),
+        t = await self._texts(event.sender, room_id)
+        await self.send_event(room_id, message_content(t("matrix.undecryptable"),
                                                        reply_to=event.event_id),
                               txn=txn_id("undecryptable", session), priority=PRIORITY_REPLY,
                               label="undecryptable notice")

@@ -7,10 +7,6 @@ from bot.commands import CommandTable
 from bot.texts import Texts
 
 
-def adapter_text(key: str, lang: str | None = None, **values: object) -> str:
-    return Texts(lang)(key, **values)
-
-
 def usage_text(table: CommandTable, prefix: str, lang: str | None = None) -> str:
     """Every visible command as it is typed in a Matrix room. No `code` marks: the HTML shows the
     body's characters as they are (formatting.py), so they would show as backticks."""
