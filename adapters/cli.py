@@ -158,7 +158,8 @@ async def _migrate(settings: Settings) -> int:
     from storage.db import Database
     from storage.migrate import SchemaTooNewError, migrate
 
-    db = Database(settings.database.url)
+    db = Database(settings.database.url,
+                  sqlite_synchronous=settings.database.sqlite_synchronous)
     try:
         revision = await migrate(db)
     except SchemaTooNewError as exc:

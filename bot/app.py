@@ -16,7 +16,8 @@ async def open_core(settings: Settings, clock: Clock, *, db: Database | None = N
     unless given); `db` lets tests bring their own engine."""
     from bot.features import build_features
 
-    db = db or Database(settings.database.url)
+    db = db or Database(settings.database.url,
+                       sqlite_synchronous=settings.database.sqlite_synchronous)
     try:
         await migrate(db)
         core = Core(db, clock, settings, features or build_features())

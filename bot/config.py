@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -27,6 +27,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///peercircle.db"
+    # SQLite only: FULL waits for the disk at every commit (a committed `call` survives a
+    # power cut); NORMAL is faster and can lose the last commits on power loss.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
     @field_validator("url")
     @classmethod

@@ -31,12 +31,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, sqlite_synchronous)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     try:
@@ -83,7 +83,9 @@ def unavailable(url: str, exc: OSError | DBAPIError) -> DatabaseUnavailableError
     return DatabaseUnavailableError(f"could not connect to PostgreSQL at {where}: {reason}")
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
+    level = {"full": "FULL", "normal": "NORMAL"}[synchronous.lower()]
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN IMMEDIATE below is what runs.
@@ -92,7 +94,8 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL by default: a committed `call` survives a power failure, not only a crash.
+        cursor.execute(f"PRAGMA synchronous={level}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -115,9 +118,10 @@ class Database:
     processes still meet busy_timeout. A transaction opened inside another by the same task
     would wait for itself forever, so that is refused at once as the bug it is."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "full",
+                 **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous, **engine_kwargs)
         self.sessions = make_sessionmaker(self.engine)
         self._writer = asyncio.Lock() if is_sqlite(url) else None
         self._holder: asyncio.Task[Any] | None = None

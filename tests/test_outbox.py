@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -155,3 +156,16 @@ async def test_rate_limit_retry_after_is_honoured(db_spec: DbSpec, clock: FakeCl
     await sender.drain()
     assert limited.calls == 2
     await db.dispose()
+
+
+async def test_sqlite_waits_for_the_disk_at_every_commit_by_default(tmp_path: Path) -> None:
+    from storage.db import Database
+
+    for given, expected in ((None, 2), ("normal", 1)):  # PRAGMA synchronous: 2 FULL, 1 NORMAL
+        db = (Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") if given is None else
+              Database(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", sqlite_synchronous=given))
+        try:
+            async with db.engine.connect() as conn:
+                assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == expected
+        finally:
+            await db.dispose()
