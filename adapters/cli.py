@@ -1,4 +1,4 @@
-"""The `peercircle` command: console, run, migrate, check-config."""
+"""The `peercircle` command: console, run, migrate, check-config, matrix and discord tasks."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     matrix_sub = mx.add_subparsers(dest="matrix_cmd", required=True)
     add_login_parser(matrix_sub)
     add_cross_sign_parser(matrix_sub)
+    from adapters.discord.cli import add_sync_parser
+
+    dc = sub.add_parser("discord", help="Discord application tasks")
+    discord_sub = dc.add_subparsers(dest="discord_cmd", required=True)
+    add_sync_parser(discord_sub)
     return p
 
 
@@ -61,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from adapters.matrix.login import run_cross_sign, run_login
 
         return (run_login if args.matrix_cmd == "login" else run_cross_sign)(args, settings)
+    if args.cmd == "discord":
+        from adapters.discord.cli import run_sync
+
+        return _until_done(run_sync(args, settings))
     if args.cmd == "check-config":
         return _check_config(settings, path)
     if args.cmd == "migrate":
@@ -68,11 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (settings.matrix.enabled or settings.discord.enabled):
         if not path.exists():
             print(f"No adapter is enabled and there is no config file at {path.resolve()}; "
-                  "copy config.example.yaml there (or pass --config FILE) and enable matrix.",
-                  file=sys.stderr)
+                  "copy config.example.yaml there (or pass --config FILE) and enable matrix "
+                  "or discord.", file=sys.stderr)
         else:
             print(f"No adapter is enabled in {path}: set matrix.enabled or discord.enabled, "
                   "or try `peercircle console`.", file=sys.stderr)
+        return 2
+    if settings.discord.enabled and not settings.discord.token:
+        from adapters.discord.cli import NO_TOKEN
+
+        print(NO_TOKEN, file=sys.stderr)
         return 2
     return _until_done(_run(settings))
 
@@ -188,7 +202,7 @@ async def _run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    adapters = []
+    adapters: list[Any] = []
     if settings.matrix.enabled:
         from adapters.matrix import MatrixAdapter
 
@@ -196,15 +210,19 @@ async def _run(settings: Settings) -> int:
         adapters.append(matrix)
         deliverers.append(matrix.deliverer)
     if settings.discord.enabled:
-        print("The Discord adapter is not built yet; disable discord.enabled.", file=sys.stderr)
-        return 2
+        from adapters.discord import DiscordAdapter
+
+        # The Discord bot drains its own outbox (adapters/discord/outbox_loop.py): no sender
+        # for it in the runtime.
+        adapters.append(DiscordAdapter(settings, core))
     runtime = Runtime(core, deliverers)
     try:
         await asyncio.gather(runtime.run(stop), *(a.run(stop) for a in adapters))
     except Exception as exc:
+        from adapters.discord import DiscordStartError
         from adapters.matrix import MatrixStartError
 
-        if not isinstance(exc, MatrixStartError):
+        if not isinstance(exc, MatrixStartError | DiscordStartError):
             raise
         print(str(exc), file=sys.stderr)  # a revoked token, a store of another device
         return 2

@@ -169,7 +169,7 @@ def test_run_without_a_config_says_which_file_it_looked_for(tmp_path: Path) -> N
     assert done.returncode == 2
     assert one_sentence(done.stderr) == (
         f"No adapter is enabled and there is no config file at {tmp_path / 'config.yaml'}; "
-        "copy config.example.yaml there (or pass --config FILE) and enable matrix.")
+        "copy config.example.yaml there (or pass --config FILE) and enable matrix or discord.")
 
 
 def test_lifeline_night_example(tmp_path: Path) -> None:
