@@ -15,12 +15,13 @@ def all_features() -> list[Feature]:
         circles,
         guidance,
         lifeline,
+        mentorship,
         onboarding,
         privacy,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
-            privacy.feature, availability.feature, lifeline.feature]
+            privacy.feature, availability.feature, lifeline.feature, mentorship.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:
