@@ -117,14 +117,23 @@ class ConsoleDeliverer:
             where = "[room]"
         elif message.kind == "dm":
             where = f"[dm @{message.user_id}]"
+        elif message.kind == "room":
+            where = f"[{private_room(message)}]"
         else:
             target = message.edit_target
             assert target is not None
-            where = "[edit room]" if target.kind == "post" else f"[edit dm @{target.user_id}]"
+            where = ("[edit room]" if target.kind == "post"
+                     else f"[edit {private_room(target)}]" if target.kind == "room"
+                     else f"[edit dm @{target.user_id}]")
         self.emit(f"{where} {one_line(message.text)}{actions_hint(message.actions)}")
         for attachment in message.attachments:
             self.emit(attachment_line(where, attachment, self.files_dir, message.text))
         return f"console-{message.id}"
+
+
+def private_room(message: Outgoing) -> str:
+    """A private room the bot opened for some members, as `room mentor#4 @nina @dave`."""
+    return " ".join(["room", message.room_label, *(f"@{m}" for m in message.room_members)])
 
 
 def actions_hint(actions: tuple[Action, ...]) -> str:

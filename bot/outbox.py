@@ -38,7 +38,7 @@ class Outgoing:
 
     id: int
     key: str
-    kind: str  # post | dm | edit
+    kind: str  # post | dm | edit | room
     text: str
     room_id: str | None
     user_id: str | None
@@ -49,6 +49,23 @@ class Outgoing:
     priority: int = PRIORITY_NORMAL  # PRIORITY_LIFELINE (0) goes before everything else
     actions: tuple[Action, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+
+    # A "room" row: a private room the bot opens for some members (once per label) and posts
+    # to. An adapter without such rooms sends the text to each member by DM instead.
+    @property
+    def room_label(self) -> str:
+        return str(self.meta.get(ROOM_LABEL, ""))
+
+    @property
+    def room_members(self) -> tuple[str, ...]:
+        return tuple(str(m) for m in self.meta.get(ROOM_MEMBERS, ()))
+
+    @property
+    def room_name(self) -> str:
+        return str(self.meta.get(ROOM_NAME, "") or self.room_label)
+
+
+ROOM_LABEL, ROOM_MEMBERS, ROOM_NAME = "room_label", "room_members", "room_name"
 
 
 class DeliveryError(Exception):
@@ -91,6 +108,14 @@ class OutboxWriter:
     def dm(self, person: Person, text: str, **kw: Any) -> str:
         """Actions on a DM may be pressed by its recipient (Core.action_invocation)."""
         return self._add(person.platform, "dm", text, user_id=person.platform_user_id, **kw)
+
+    def room(self, platform: str, room_label: str, members: list[Person], text: str, *,
+             name: str = "", **kw: Any) -> str:
+        """A post in the private room for `members` named by `room_label` (`mentor#4`): the
+        adapter opens it on the first post with that label and reuses it after."""
+        meta = {**kw.pop("meta", {}), ROOM_LABEL: room_label, ROOM_NAME: name or room_label,
+                ROOM_MEMBERS: [p.platform_user_id for p in members]}
+        return self._add(platform, "room", text, meta=meta, **kw)
 
     def edit(self, platform: str, original_key: str, text: str, **kw: Any) -> str:
         return self._add(platform, "edit", text, edit_of=original_key, **kw)

@@ -89,7 +89,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)  # idempotency key
     platform: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(16))  # post | dm | edit
+    kind: Mapped[str] = mapped_column(String(16))  # post | dm | edit | room
     room_id: Mapped[str | None] = mapped_column(String(255), default=None)
     user_id: Mapped[str | None] = mapped_column(String(255), default=None)
     edit_of: Mapped[str | None] = mapped_column(String(255), default=None)  # key of the original

@@ -59,6 +59,7 @@ from adapters.matrix.pacing import (
     PacedSender,
     SendFailed,
 )
+from adapters.matrix.private_rooms import PrivateRooms
 from adapters.matrix.reactions import action_key
 from adapters.matrix.sync_state import SyncTokenStore
 from adapters.matrix.undecryptable import PendingEvent, SessionMark, UndecryptableStore
@@ -111,6 +112,7 @@ class MatrixAdapter:
         self.deliverer = MatrixDeliverer(self)
         self.client: AsyncClient | None = None
         self.dms: DirectRooms | None = None
+        self.rooms: PrivateRooms | None = None
         self.tokens: SyncTokenStore | None = None
         self.dispatcher = Dispatcher(self._batch_done)
         self.ready = asyncio.Event()  # logged in and first sync handled
@@ -147,6 +149,7 @@ class MatrixAdapter:
                                          self.core.clock)
             self.dms = DirectRooms(client, self.core.db, self.wait_for_room, self.core.clock)
             await self.dms.load()
+            self.rooms = PrivateRooms(client, self.core.db, self.wait_for_room, self.core.clock)
             await self._load_undecryptable()
             token = await self.tokens.load()
             tasks = [asyncio.create_task(self.sender.run(stop), name="matrix-sender"),

@@ -19,8 +19,9 @@ ACTIONS_KEY = "org.peercircle.actions"  # lets any client offer a message's acti
 
 def msgtype_for(message: Outgoing) -> str:
     # Direct messages are m.text so they notify (default push rules mute m.notice), which a
-    # page at 4am must; room posts are ambient notices.
-    return "m.text" if message.kind == "dm" else "m.notice"
+    # page at 4am must, and so are posts in a private room opened for a few members; circle
+    # room posts are ambient notices.
+    return "m.text" if message.kind in ("dm", "room") else "m.notice"
 
 
 class MatrixDeliverer:
@@ -59,8 +60,8 @@ class MatrixDeliverer:
                                 permanent=exc.permanent) from None
 
     async def _target_and_content(self, message: Outgoing) -> tuple[str, dict[str, Any]]:
-        dms = self.adapter.dms
-        assert dms is not None
+        dms, rooms = self.adapter.dms, self.adapter.rooms
+        assert dms is not None and rooms is not None
         if message.kind == "post":
             if not message.room_id:
                 raise SendFailed("a room post without a room", permanent=True)
@@ -70,6 +71,9 @@ class MatrixDeliverer:
                 raise SendFailed("a direct message without a user", permanent=True)
             room_id = await dms.room_for(message.user_id)
             content = message_content(message.text, msgtype="m.text")
+        elif message.kind == "room":
+            room_id = await self._private_room(message)
+            content = message_content(message.text, msgtype="m.text")
         elif message.kind == "edit":
             target = message.edit_target
             if target is None or not target.platform_message_id:
@@ -77,6 +81,8 @@ class MatrixDeliverer:
             if target.kind == "dm":
                 assert target.user_id is not None
                 room_id = await dms.room_for(target.user_id)
+            elif target.kind == "room":
+                room_id = await self._private_room(target)
             else:
                 assert target.room_id is not None
                 room_id = target.room_id
@@ -88,3 +94,11 @@ class MatrixDeliverer:
             content[ACTIONS_KEY] = [{"id": a.id, "command": a.line(), "emoji": a.emoji}
                                     for a in message.actions]
         return room_id, content
+
+    async def _private_room(self, message: Outgoing) -> str:
+        rooms = self.adapter.rooms
+        assert rooms is not None
+        if not message.room_label or not message.room_members:
+            raise SendFailed("a private room post without a label or members", permanent=True)
+        return await rooms.room_for(message.room_label, list(message.room_members),
+                                    message.room_name)

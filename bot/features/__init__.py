@@ -16,12 +16,14 @@ def all_features() -> list[Feature]:
         guidance,
         health,
         lifeline,
+        mentorship,
         onboarding,
         privacy,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
-            privacy.feature, availability.feature, lifeline.feature, health.feature]
+            privacy.feature, availability.feature, lifeline.feature, mentorship.feature,
+            health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -13,6 +13,7 @@ from bot.commands import NOTE_LIMIT, Arg, Kind
 from bot.context import Ctx
 from bot.feature import Feature
 from bot.features.checkins.models import Checkin
+from bot.features.mentorship.queries import current_mentor
 from bot.features.privacy.settings import PrivacySettings
 from bot.texts import Texts
 from storage.models import Circle, Member, Person
@@ -47,12 +48,29 @@ async def checkin(ctx: Ctx, args: dict[str, Any]) -> Answer:
             text = ctx.t("checkin.reply_circle_from_dm", circle=circle.name)
         else:
             text = ctx.t("checkin.reply_circle_anon" if anonymous else "checkin.reply_circle")
+    elif visibility == "mentor":
+        text = await _to_mentor(ctx, circle, member, person, mood, note, anonymous)
     else:
         text = ctx.t("checkin.reply_" + visibility)
     if mood == 1 and private:
         # A hard day said quietly: the lifeline is one word away, said once, gently.
         text += "\n" + ctx.t("checkin.call_exists")
     return Answer(text, private=private)
+
+
+async def _to_mentor(ctx: Ctx, circle: Circle, member: Member, person: Person,
+                     mood: int | None, note: str | None, anonymous: bool) -> str:
+    """A mentor-only check-in reaches the member's current mentor by DM and nobody else;
+    with no mentor it stays private, and the answer says so."""
+    found = await current_mentor(ctx.session, member)
+    if found is None:
+        return ctx.t("checkin.reply_mentor")
+    mentor = found[1]
+    t = ctx.texts_for(mentor, circle)
+    who = t("checkin.someone") if anonymous else person.display_name
+    ctx.dm(mentor, t("checkin.to_mentor", name=who, circle=circle.name,
+                     detail=detail(t, mood, note)))
+    return ctx.t("checkin.reply_mentor_sent", name=mentor.display_name)
 
 
 def detail(t: Texts, mood: int | None, note: str | None) -> str:

@@ -17,6 +17,7 @@ from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from bot.features.lifeline.selection import Candidate, Limits, rank
 from bot.features.lifeline.settings import LifelineSettings
 from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
+from bot.features.mentorship.queries import current_mentor_member_id
 from bot.features.privacy.settings import PrivacySettings
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
@@ -232,6 +233,7 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
             .group_by(Member.person_id)
         )).all():
             stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
+    mentor = await current_mentor_member_id(ctx.session, req.requester_member_id)
     found = []
     for member, person, avail in rows:
         last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
@@ -240,7 +242,7 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
             timezone=avail.timezone, accept_emergency=avail.accept_emergency,
             snoozed_until=avail.snoozed_until, dm_closed=person.dm_closed_at is not None,
             last_paged=last, pages_last_15_minutes=quarter, pages_last_night=night,
-            claims_30_days=claims))
+            claims_30_days=claims, is_mentor=member.id == mentor))
     p = req.policy
     return Loaded(found, req.id or 0, req.requester_member_id, paged_here,
                   Limits(p["pages_per_15_minutes"], p["pages_per_night"]),

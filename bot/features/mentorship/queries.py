@@ -1,0 +1,34 @@
+"""Small lookups other features use (the lifeline pages a mentee's mentor first; a mentor-only
+check-in goes to the current mentor). Kept free of the rest of the package."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.features.mentorship.models import MentorPairing
+from storage.models import Member, Person
+
+
+async def current_mentor_member_id(session: AsyncSession,
+                                   mentee_member_id: int | None) -> int | None:
+    """The member id of this member's current mentor, if they have one."""
+    if mentee_member_id is None:
+        return None
+    return (await session.execute(
+        select(MentorPairing.mentor_member_id)
+        .where(MentorPairing.mentee_member_id == mentee_member_id,
+               MentorPairing.ended_at.is_(None),
+               MentorPairing.mentor_member_id.is_not(None))
+        .limit(1))).scalar_one_or_none()
+
+
+async def current_mentor(session: AsyncSession,
+                         mentee: Member) -> tuple[Member, Person] | None:
+    found = await current_mentor_member_id(session, mentee.id)
+    if found is None:
+        return None
+    row = (await session.execute(
+        select(Member, Person).join(Person, Person.id == Member.person_id)
+        .where(Member.id == found))).first()
+    return (row[0], row[1]) if row is not None else None
