@@ -400,3 +400,20 @@ def test_run_with_discord_enabled_and_no_token_says_what_to_set(tmp_path: Path) 
     done = peercircle("run", cwd=tmp_path)
     assert done.returncode == 2
     assert one_sentence(done.stderr) == NO_TOKEN
+
+
+async def test_a_private_room_reaches_each_of_its_members_by_dm(world: World) -> None:
+    """Discord has no room for a pair who share only DMs with the bot: a post to a private
+    room (a mentor pair) goes to each member in their own DM, named by the room."""
+    from bot.outbox import OutboxWriter
+
+    _, (alice, bob) = await circle(world, "alice", "bob")
+    await reachable(alice, bob)
+    async with world.core.db.transaction() as s:
+        people = list((await s.execute(select(Person).where(
+            Person.platform_user_id.in_([str(alice.id), str(bob.id)])))).scalars())
+        OutboxWriter(s, world.core.clock.now(), "test").room(
+            "discord", "mentor#1", people, "hello, you two", name="mentor#1")
+    await world.env.advance_time(6)  # the sender's poll for rows written elsewhere
+    for member in (alice, bob):
+        assert dm_history(member)[-1].content == "[mentor#1] hello, you two"

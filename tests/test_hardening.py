@@ -148,3 +148,10 @@ async def test_seen_late_still_names_nothing_but_time(console: ConsoleSession) -
                                     sent_at=sent)
     assert answer.text.startswith("I only just saw your call")
     assert "Samaritans 116 123" in answer.text
+
+
+async def test_no_followup_means_no_promise_of_one(console: ConsoleSession) -> None:
+    await run_lines(console, SETUP + "@rae dm> call\n@bob dm> ack")
+    said = await run_lines(console, "@rae dm> call resolve followup:no")
+    answer = next(line for line in said if line.startswith("[reply @rae]"))
+    assert answer == "[reply @rae] Resolved. Thank you both; I won't write tomorrow."

@@ -6,6 +6,7 @@ Discord will not open) marks the member unreachable by DM and is never retried b
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -84,6 +85,8 @@ class DiscordDeliverer:
                 sent = await self._send(channel_id, message)
                 await self._reachable(message.user_id)
                 return sent
+            if message.kind == "room":
+                return await self._room_as_dms(message)
             if message.kind == "edit":
                 return await self._edit(message)
             raise DeliveryError(f"unknown outbox kind {message.kind}", permanent=True)
@@ -91,6 +94,26 @@ class DiscordDeliverer:
             raise _delivery_error(exc, message) from None
         except discord.RateLimited as exc:
             raise DeliveryError("rate limited", retry_after=exc.retry_after) from None
+
+    async def _room_as_dms(self, message: Outgoing) -> str:
+        """A post to a private room of a few members goes to each of them by DM, named by the
+        room, so each reads it in the conversation they already have with the bot. (A private
+        thread needs a channel the member shares with the bot, which a DM-only pair lacks.)"""
+        first: str | None = None
+        for user_id in message.room_members:
+            try:
+                channel_id = await self.dms.channel_id(user_id)
+            except discord.HTTPException as exc:
+                if exc.status == 400 or exc.code == CANNOT_DM:
+                    continue  # one closed DM must not keep the other from the message
+                raise
+            named = dataclasses.replace(message, text=f"[{message.room_name}] {message.text}",
+                                        key=f"{message.key}:{user_id}")
+            sent = await self._send(channel_id, named)
+            first = first or sent
+        if first is None:
+            raise DeliveryError("no member of the room can get DMs", permanent=True)
+        return first
 
     async def _send(self, channel_id: int, message: Outgoing) -> str:
         channel = self.client.get_partial_messageable(channel_id)

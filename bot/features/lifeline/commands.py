@@ -336,7 +336,9 @@ async def call_resolve(ctx: Ctx, args: dict[str, Any]) -> str:
         await ctx.schedule(FollowUp(req.id), ctx.now + r.FOLLOWUP_AFTER, r.key(req, "followup"))
     if not is_requester:
         return ctx.t("lifeline.resolved_claimer")
-    return ctx.t("lifeline.resolved" if was_taken else "lifeline.resolved_untaken", id=req.id)
+    key = "lifeline.resolved" if was_taken else "lifeline.resolved_untaken"
+    # No promise of a message tomorrow to someone who just said no to it.
+    return ctx.t(key if req.followup else key + "_quiet", id=req.id)
 
 
 async def _no_followup_after_close(ctx: Ctx) -> bool:
