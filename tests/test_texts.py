@@ -77,7 +77,7 @@ def test_catalogue_directories_are_the_core_and_the_features() -> None:
     assert names == {"locale", "features/circles/locale", "features/checkins/locale",
                      "features/guidance/locale", "features/onboarding/locale",
                      "features/availability/locale", "features/lifeline/locale",
-                     "features/privacy/locale"}
+                     "features/privacy/locale", "features/rotation/locale"}
 
 
 @pytest.mark.parametrize("directory", catalogue_directories(), ids=str)

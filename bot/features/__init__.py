@@ -17,10 +17,11 @@ def all_features() -> list[Feature]:
         lifeline,
         onboarding,
         privacy,
+        rotation,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
-            privacy.feature, availability.feature, lifeline.feature]
+            privacy.feature, availability.feature, lifeline.feature, rotation.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -18,6 +18,7 @@ from bot.features.lifeline.selection import Candidate, Limits, rank
 from bot.features.lifeline.settings import LifelineSettings
 from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
 from bot.features.privacy.settings import PrivacySettings
+from bot.features.rotation.pauses import pauses_until
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
 from storage.models import Circle, Member, OutboxMessage, Person
@@ -232,13 +233,17 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
             .group_by(Member.person_id)
         )).all():
             stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
+    # A member on pause (vacation) is quiet like a snoozed one, until the later of the two.
+    paused = await pauses_until(ctx.session, [m.id for m, _, _ in rows], now)
     found = []
     for member, person, avail in rows:
         last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
         found.append(Candidate(
             member_id=member.id, person_id=person.id, windows=avail.windows,
             timezone=avail.timezone, accept_emergency=avail.accept_emergency,
-            snoozed_until=avail.snoozed_until, dm_closed=person.dm_closed_at is not None,
+            snoozed_until=max(filter(None, (avail.snoozed_until, paused.get(member.id))),
+                              default=None),
+            dm_closed=person.dm_closed_at is not None,
             last_paged=last, pages_last_15_minutes=quarter, pages_last_night=night,
             claims_30_days=claims))
     p = req.policy
