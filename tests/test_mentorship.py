@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -438,12 +439,12 @@ async def test_a_closed_requests_note_is_kept_no_longer_than_checkin_notes(
     assert notes == {1: None, 2: "still looking"}  # the open one still needs its words
 
 
-async def test_the_console_shows_who_a_private_room_is_for() -> None:
+async def test_the_console_shows_who_a_private_room_is_for(tmp_path: Path) -> None:
     from adapters.console import ConsoleDeliverer
     from bot.outbox import Outgoing
 
     out: list[str] = []
-    deliverer = ConsoleDeliverer(out.append)
+    deliverer = ConsoleDeliverer(out.append, tmp_path)
     room = Outgoing(id=1, key="k", kind="room", text="hello", room_id=None, user_id=None,
                     meta={"room_label": "mentor#4", "room_members": ["nina", "dave"]},
                     attempts=1)
