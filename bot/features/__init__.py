@@ -19,11 +19,12 @@ def all_features() -> list[Feature]:
         mentorship,
         onboarding,
         privacy,
+        rotation,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
             privacy.feature, availability.feature, lifeline.feature, mentorship.feature,
-            health.feature]
+            rotation.feature, health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -73,8 +73,11 @@ async def _membership_lines(ctx: Ctx) -> list[str]:
 
 @feature.stewards
 async def _founder(ctx: Ctx, circle: Circle) -> list[Person]:
-    """Until rotation assigns the steward role, the founder is the circle's steward."""
-    if circle.founder_person_id is None:
+    """Until rotation first fills the steward role, the founder is the circle's steward;
+    from then on the steward is whoever holds that role (rotation's provider)."""
+    from bot.features.rotation import steward_assigned  # rotation builds on circles
+
+    if circle.founder_person_id is None or await steward_assigned(ctx.session, circle.id):
         return []
     founder = await ctx.session.get(Person, circle.founder_person_id)
     if founder is None or await member_of(ctx.session, circle, founder) is None:

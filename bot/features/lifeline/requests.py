@@ -19,6 +19,7 @@ from bot.features.lifeline.settings import LifelineSettings
 from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
 from bot.features.mentorship.queries import current_mentor_member_id
 from bot.features.privacy.settings import PrivacySettings
+from bot.features.rotation.pauses import pauses_until
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
 from storage.models import Circle, Member, OutboxMessage, Person
@@ -234,13 +235,17 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
         )).all():
             stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
     mentor = await current_mentor_member_id(ctx.session, req.requester_member_id)
+    # A member on pause (vacation) is quiet like a snoozed one, until the later of the two.
+    paused = await pauses_until(ctx.session, [m.id for m, _, _ in rows], now)
     found = []
     for member, person, avail in rows:
         last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
         found.append(Candidate(
             member_id=member.id, person_id=person.id, windows=avail.windows,
             timezone=avail.timezone, accept_emergency=avail.accept_emergency,
-            snoozed_until=avail.snoozed_until, dm_closed=person.dm_closed_at is not None,
+            snoozed_until=max(filter(None, (avail.snoozed_until, paused.get(member.id))),
+                              default=None),
+            dm_closed=person.dm_closed_at is not None,
             last_paged=last, pages_last_15_minutes=quarter, pages_last_night=night,
             claims_30_days=claims, is_mentor=member.id == mentor))
     p = req.policy

@@ -1,0 +1,30 @@
+"""Whether a member is paused (on vacation): other features ask here (the lifeline pages no
+one who is paused; nudges will not reach them either)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.features.rotation.models import RotationPause
+
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # a pause with no date lasts until `unpause`
+
+
+async def pauses_until(session: AsyncSession, member_ids: list[int],
+                       now: datetime) -> dict[int, datetime]:
+    """For each of these members paused now: until when (FOREVER when open-ended)."""
+    if not member_ids:
+        return {}
+    rows = (await session.execute(
+        select(RotationPause).where(RotationPause.member_id.in_(member_ids),
+                                    RotationPause.since <= now,
+                                    or_(RotationPause.until.is_(None),
+                                        RotationPause.until > now)))).scalars()
+    return {p.member_id: p.until or FOREVER for p in rows}
+
+
+async def is_paused(session: AsyncSession, member_id: int, now: datetime) -> bool:
+    return member_id in await pauses_until(session, [member_id], now)

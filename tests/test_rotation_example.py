@@ -1,0 +1,47 @@
+"""examples/rotation-three-months.txt, run as a newcomer would run it: a circle's first three
+months of service roles, every term turning at 09:00 in Berlin, once, restart included."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.test_cli import ROOT, peercircle
+
+TERMS = ["2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18", "2027-02-01", "2027-02-15"]
+
+
+def test_three_months_of_rotation(tmp_path: Path) -> None:
+    script = ROOT / "examples" / "rotation-three-months.txt"
+    done = peercircle("console", "--script", str(script), "--db", str(tmp_path / "r.db"),
+                      "--clock", "2026-11-22T18:00:00Z", "--show-time", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    text = "\n".join(lines)
+    # Every term turned once, at 09:00 Berlin time, the one after the restart included.
+    turns = [line for line in lines if "[room] A new term of service begins" in line]
+    assert [line[:20] for line in turns] == [f"{day}T08:00:00Z" for day in TERMS]
+    # The first holders were drawn a week ahead and told, in their waking hours.
+    assert "2026-11-30T08:00:00Z [room] Service roles in Riverbend circle: the first holders" \
+        in text
+    # The founder was steward until the first term; then only the steward of the term is.
+    assert "2026-12-07T18:00:00Z [reply @alice] Only a steward can use circle settings" in text
+    assert re.search(r"2026-12-07T18:00:00Z \[reply @dave\] Changed: step_of_week", text)
+    # Newcomers wait their newcomer days: the scribe seat stayed open, then was filled.
+    assert "[room] scribe: alice takes the open seat for the rest of this term." in text
+    # Erin's pause passed her turn at once, and nothing reached her as a holder meanwhile.
+    assert "[room] steward, next term (from Mon 21 Dec 09:00): carol, in place of erin." in text
+    paused = [line for line in lines if "2026-12-07T18" <= line[:13] < "2026-12-28"
+              and line[21:].startswith("[dm @erin]")]
+    assert paused == []
+    # A swap, a skip and a member leaving: each seat filled again at once, and the room told.
+    assert "[room] finn and dave swapped roles for the rest of this term" in text
+    assert "[room] greeter: dave serves the rest of this term, in place of carol." in text
+    assert "[room] timekeeper: dave serves the rest of this term, in place of finn." in text
+    # The balance names no one; each member's own service goes to them alone.
+    balance = next(line for line in lines if "[reply @alice] Service in Riverbend" in line)
+    assert "% even across the 6 members who can serve now" in balance
+    for name in ("bob", "carol", "dave", "erin", "gil", "finn"):
+        assert name not in balance
+    assert "[dm @alice] Your service in Riverbend circle, last 12 months: " in text
