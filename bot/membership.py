@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,6 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.refs import UserRef
 from storage.models import Circle, Member, Person
+
+if TYPE_CHECKING:
+    from bot.context import Ctx
+
+
+@dataclass
+class Party:
+    """A member with the person behind them: who is on each side of a request or a pairing."""
+
+    member: Member
+    person: Person
+
+
+async def party(ctx: Ctx, member_id: int | None) -> Party | None:
+    if member_id is None:
+        return None
+    member = await ctx.session.get(Member, member_id)
+    if member is None:
+        return None
+    person = await ctx.session.get(Person, member.person_id)
+    return Party(member, person) if person is not None else None
 
 
 async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Person:

@@ -20,6 +20,7 @@ from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
 from bot.features.mentorship.queries import current_mentor_member_id
 from bot.features.privacy.settings import PrivacySettings
 from bot.features.rotation.pauses import pauses_until
+from bot.membership import party
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
 from storage.models import Circle, Member, OutboxMessage, Person
@@ -55,20 +56,6 @@ def page_actions(request_id: int) -> tuple[Action, ...]:
             Action("decline", "action.decline", "decline", (str(request_id),), "❌"))
 
 
-@dataclass
-class Party:
-    member: Member
-    person: Person
-
-
-async def party(ctx: Ctx, member_id: int | None) -> Party | None:
-    if member_id is None:
-        return None
-    member = await ctx.session.get(Member, member_id)
-    if member is None:
-        return None
-    person = await ctx.session.get(Person, member.person_id)
-    return Party(member, person) if person is not None else None
 
 
 async def lock(ctx: Ctx, req: LifelineRequest) -> None:

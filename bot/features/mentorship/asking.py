@@ -4,7 +4,6 @@ its next timer, so a restart continues where it was and nobody is asked twice.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +26,7 @@ from bot.features.mentorship.models import (
 )
 from bot.features.mentorship.settings import MentorshipSettings
 from bot.features.mentorship.tags import show
+from bot.membership import Party, party
 from bot.mentions import mention
 from storage.models import Circle, Member, OutboxMessage, Person
 
@@ -35,20 +35,6 @@ NUDGE_HOUR = 10  # local time: a nudge never lands in anyone's night
 END_FOLLOWUP_AFTER = timedelta(days=7)
 
 
-@dataclass
-class Party:
-    member: Member
-    person: Person
-
-
-async def party(ctx: Ctx, member_id: int | None) -> Party | None:
-    if member_id is None:
-        return None
-    member = await ctx.session.get(Member, member_id)
-    if member is None:
-        return None
-    person = await ctx.session.get(Person, member.person_id)
-    return Party(member, person) if person is not None else None
 
 
 async def member_ids(ctx: Ctx, person: Person) -> list[int]:
