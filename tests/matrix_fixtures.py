@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -255,6 +256,14 @@ class Bot:
         sealed batch is stored once its last event is done), so a restart begins after it."""
         await self.caught_up(within)
         await asyncio.wait_for(self.adapter.dispatcher.idle.wait(), within)
+
+
+_names = itertools.count()
+
+
+def unique(name: str) -> str:
+    """A user name no other test in this process uses (the Synapse may be shared)."""
+    return f"{name}{next(_names)}"
 
 
 def bot_settings(hs: SynapseServer, bot: RegisteredUser, tmp: Path, **matrix: Any) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import re
 import shutil
@@ -55,6 +54,7 @@ from tests.matrix_fixtures import (
     members,
     outbox_sent,
     start_bot,
+    unique,
 )
 from tests.synapse_server import RegisteredUser, SynapseServer, is_available
 
@@ -63,11 +63,6 @@ pytestmark = [
     pytest.mark.skipif(not AVAILABLE, reason=AVAILABLE.reason),
     pytest.mark.asyncio(loop_scope="module"),
 ]
-_n = itertools.count()
-
-
-def unique(name: str) -> str:
-    return f"{name}{next(_n)}"
 
 
 

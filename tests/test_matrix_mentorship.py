@@ -3,14 +3,13 @@ a ✅ reaction accepts, and a private encrypted room opens with both members inv
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import AdapterState
-from tests.matrix_fixtures import bot_settings, members, start_bot
+from tests.matrix_fixtures import bot_settings, members, start_bot, unique
 from tests.synapse_server import SynapseServer, is_available
 
 AVAILABLE = is_available()
@@ -18,11 +17,6 @@ pytestmark = [
     pytest.mark.skipif(not AVAILABLE, reason=AVAILABLE.reason),
     pytest.mark.asyncio(loop_scope="module"),
 ]
-_n = itertools.count()
-
-
-def unique(name: str) -> str:
-    return f"{name}{next(_n)}"
 
 
 async def test_a_reaction_accepts_and_a_private_room_opens(synapse: SynapseServer,

@@ -3,7 +3,6 @@ unencrypted room where the bot may redact (power level 50), as another member se
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,15 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.matrix_fixtures import Seen, bot_settings, marker, members, outbox_sent, start_bot
+from tests.matrix_fixtures import (
+    Seen,
+    bot_settings,
+    marker,
+    members,
+    outbox_sent,
+    start_bot,
+    unique,
+)
 from tests.synapse_server import SynapseServer, is_available
 
 AVAILABLE = is_available()
@@ -20,15 +27,10 @@ pytestmark = [
     pytest.mark.skipif(not AVAILABLE, reason=AVAILABLE.reason),
     pytest.mark.asyncio(loop_scope="module"),
 ]
-_n = itertools.count()
 
 # What the member meant to keep to themself, each word as typed.
 PRIVATE_WORDS = ("couldn't sleep", "panic again", "SECRET", "zebrafinch")
 LONG_NOTE = "zebrafinch " + "sleepless " * 110  # over the note's 1000-character limit
-
-
-def unique(name: str) -> str:
-    return f"{name}{next(_n)}"
 
 
 def leaks(data: Any) -> list[str]:

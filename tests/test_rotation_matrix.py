@@ -4,7 +4,6 @@ reaction on the offer in their direct room."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from bot.features.rotation.models import RotationRole, RotationSeat
 from storage.models import Member as MemberRow
 from storage.models import Person
-from tests.matrix_fixtures import bot_settings, members, start_bot
+from tests.matrix_fixtures import bot_settings, members, start_bot, unique
 from tests.synapse_server import SynapseServer, is_available
 
 AVAILABLE = is_available()
@@ -21,11 +20,6 @@ pytestmark = [
     pytest.mark.skipif(not AVAILABLE, reason=AVAILABLE.reason),
     pytest.mark.asyncio(loop_scope="module"),
 ]
-_n = itertools.count()
-
-
-def unique(name: str) -> str:
-    return f"{name}{next(_n)}r"
 
 
 async def test_a_term_starts_and_a_swap_is_accepted_by_reaction(synapse: SynapseServer,
