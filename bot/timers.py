@@ -38,12 +38,22 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
 
 
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:
-    if keys:
-        await session.execute(
-            update(Timer)
-            .where(Timer.key.in_(keys), Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-            .values(cancelled_at=now)
-        )
+    """Cancel pending timers. On PostgreSQL a row held by a transaction that is firing it is
+    skipped, not waited for: the firer holds the timer row and then its handler's subject
+    (a request), while a command holds the subject and then cancels the timer; waiting
+    would deadlock, and one of the two (an ack at 4am) would fail. Skipping is safe because
+    every handler reads its subject's state fresh under the subject's lock and finds there
+    what this transaction did."""
+    if not keys:
+        return
+    pending = (Timer.key.in_(keys), Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+    if session.bind.dialect.name == "postgresql":
+        free = select(Timer.id).where(*pending).with_for_update(skip_locked=True)
+        await session.execute(update(Timer).where(Timer.id.in_(free.scalar_subquery()))
+                              .values(cancelled_at=now)
+                              .execution_options(synchronize_session=False))
+        return
+    await session.execute(update(Timer).where(*pending).values(cancelled_at=now))
 
 
 def _pending() -> list[Any]:

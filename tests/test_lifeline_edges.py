@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -272,3 +273,44 @@ def test_day_names_are_days_and_nothing_else() -> None:
     assert describe(parse_windows("thurs 09:00-10:00")) == "thu 09:00-10:00"
     with pytest.raises(WindowError, match='"monkey" is not a day'):
         parse_windows("monkey 09:00-10:00")
+
+
+# SQLite has one writer: there the open firing transaction would rightly hold the ack back.
+@pytest.mark.parametrize("db_spec", ["postgres"], indirect=True)
+async def test_an_ack_never_waits_on_a_wave_that_is_firing(console: ConsoleSession) -> None:
+    """The deadlock the race above found on a loaded PostgreSQL: the due loop holds the wave's
+    timer row while its handler waits for the request; the ack holds the request and cancels
+    that timer. The ack must finish while the wave's transaction is still open, and the wave
+    must then find the request taken and page no one."""
+    import asyncio
+
+    from bot import timers
+    from bot.features.lifeline.models import LifelinePage
+    from storage.models import Timer
+
+    await members(console, {n: "daily any" for n in ("bob", "carol", "dan", "erin")})
+    core = console.core
+    assert core is not None
+    taker = paged(await run_lines(console, "@rae dm> call"))[0]
+    console.clock.advance(timedelta(minutes=4))  # type: ignore[attr-defined]
+    [wave] = [t for t in await timers.claim_due(core.db, core.clock.now(), core.owner)
+              if t.kind == "lifeline.wave"]
+    async with core.db.transaction() as firing:  # the due loop, mid-fire
+        assert await timers.mark_fired(firing, wave, core.owner, core.clock.now())
+        reply = await asyncio.wait_for(core.handle_text(
+            "ack", UserRef("console", taker, taker), Place.direct()), 10)
+        assert "rae" in reply.text and "went wrong" not in reply.text
+        kind = core.features.timers[wave.kind]
+        from bot.context import Ctx
+        from bot.outbox import OutboxWriter
+
+        ctx = Ctx(core=core, session=firing, now=core.clock.now(),
+                  out=OutboxWriter(firing, core.clock.now(), "timer:test"), texts=Texts(),
+                  timer_due=wave.due_at)
+        await kind.handler(ctx, kind.payload(**wave.payload))
+    async with core.db.transaction() as s:
+        req = await s.get(LifelineRequest, 1)
+        assert req is not None and req.state == "CLAIMED"
+        pages = (await s.execute(select(LifelinePage).where(LifelinePage.request_id == 1)))
+        assert [p.state for p in pages.scalars()].count("open") == 0
+        assert (await s.get(Timer, wave.id)).fired_at is not None  # type: ignore[union-attr]
