@@ -19,7 +19,8 @@ from bot.commands import CIRCLE_ARG, Command, Kind, Where, Who
 from bot.config import Settings
 from bot.context import Ctx, UserError
 from bot.feature import Features
-from bot.logs import kind, log_failure
+from bot.logs import kind as error_kind
+from bot.logs import log_failure
 from bot.membership import circle_for_room, circles_of, member_of, person_for
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
@@ -264,7 +265,8 @@ class Core:
         except Exception as exc:
             log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind,
                         exc=exc)
-            await timers.release_after_error(self.db, timer, self.owner, now, kind(exc))
+            await timers.release_after_error(self.db, timer, self.owner, now,
+                                              error_kind(exc))
             return False
         self._committed(changed)
         return True
