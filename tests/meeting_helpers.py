@@ -1,0 +1,37 @@
+"""Moving a console circle's fake clock straight to the next due timer of some kinds, so a test
+covers months in seconds (a week of hourly housekeeping becomes one sweep per jump)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from adapters.console import ConsoleSession
+from bot.clock import FakeClock
+from storage.models import Timer
+
+Said = list[tuple[datetime, str]]
+
+
+async def next_due(console: ConsoleSession, prefix: str) -> datetime | None:
+    """The first pending timer whose kind starts with `prefix` (`meetings.`, `nudges.`)."""
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        return (await s.execute(select(func.min(Timer.due_at)).where(
+            Timer.kind.startswith(prefix), Timer.fired_at.is_(None),
+            Timer.cancelled_at.is_(None)))).scalar()
+
+
+async def jump(console: ConsoleSession, instant: datetime) -> Said:
+    """Set the clock to `instant`, fire what is due then, once; what was said, with when."""
+    assert isinstance(console.clock, FakeClock)
+    console.clock.set(instant)
+    await console.settle()
+    return [(instant, line) for line in console.take()]
+
+
+async def say(console: ConsoleSession, line: str) -> Said:
+    await console.run_line(line)
+    return [(console.clock.now(), said) for said in console.take()]
+
