@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from adapters.console import ConsoleSession
 from bot.clock import FakeClock
@@ -14,12 +14,12 @@ from storage.models import Timer
 Said = list[tuple[datetime, str]]
 
 
-async def next_due(console: ConsoleSession, prefix: str) -> datetime | None:
-    """The first pending timer whose kind starts with `prefix` (`meetings.`, `nudges.`)."""
+async def next_due(console: ConsoleSession, *prefixes: str) -> datetime | None:
+    """The first pending timer whose kind starts with one of `prefixes` (`meetings.`)."""
     assert console.core is not None
     async with console.core.db.transaction() as s:
         return (await s.execute(select(func.min(Timer.due_at)).where(
-            Timer.kind.startswith(prefix), Timer.fired_at.is_(None),
+            or_(*(Timer.kind.startswith(p) for p in prefixes)), Timer.fired_at.is_(None),
             Timer.cancelled_at.is_(None)))).scalar()
 
 
