@@ -35,3 +35,38 @@ async def say(console: ConsoleSession, line: str) -> Said:
     await console.run_line(line)
     return [(console.clock.now(), said) for said in console.take()]
 
+
+
+async def walk(console: ConsoleSession, target: datetime) -> Said:
+    """Like the console's `:advance`, firing every timer at its due time on the way, except
+    the hourly housekeeping, which fires once per step (it says nothing to anyone)."""
+    assert console.core is not None
+    said: Said = []
+    while True:
+        async with console.core.db.transaction() as s:
+            due = (await s.execute(select(func.min(Timer.due_at)).where(
+                Timer.kind != "privacy.housekeeping", Timer.fired_at.is_(None),
+                Timer.cancelled_at.is_(None)))).scalar()
+        if due is None or due > target:
+            break
+        said += await jump(console, max(due, console.clock.now()))
+    return said + await jump(console, target)
+
+
+async def run_example(console: ConsoleSession, lines: list[str]) -> Said:
+    """A shipped script, line by line, with `:advance` and `:at` as `walk`s."""
+    from bot.clock import parse_instant
+    from bot.durations import parse_duration
+
+    said: Said = []
+    for line in lines:
+        word, _, rest = line.strip().partition(" ")
+        if word == ":advance":
+            delta = parse_duration(rest)
+            assert delta is not None, line
+            said += await walk(console, console.clock.now() + delta)
+        elif word == ":at":
+            said += await walk(console, parse_instant(rest.strip()))
+        else:
+            said += await say(console, line)
+    return said
