@@ -4,16 +4,20 @@ nothing that links an answer to a person; bad answers change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, inspect, select
 
-from adapters.console import ConsoleSession
+from adapters.console import ROOM, ConsoleSession
+from bot.clock import FakeClock
 from bot.features.survey.models import PulseAnswer, PulseAnswered, PulseSurvey
+from bot.refs import Place
 from storage.models import Base
-from tests.conftest import run_lines
+from tests.conftest import DbSpec, run_lines
 from tests.meeting_helpers import jump
 from tests.test_bad_input import snapshot
+from tests.test_lifeline_races import cores, who
 
 NAMES = ("alice", "bob", "carol", "dave")
 
@@ -80,8 +84,8 @@ async def test_free_text_stays_unread_unless_three_wrote_and_the_circle_chose(
         not in result
     assert "Written answers are not quoted" in result
     await run_lines(console, "@alice> survey open")  # share not chosen
-    for who in ("bob", "carol", "dave"):
-        await _answer(console, who, 2, (3, 3, 3, 3), f"words of {who}")
+    for name in ("bob", "carol", "dave"):
+        await _answer(console, name, 2, (3, 3, 3, 3), f"words of {name}")
     (result,) = await _close(console)
     assert "words of" not in result
     await _assert_unlinked(console)
@@ -148,3 +152,29 @@ async def test_paused_and_sleeping_members_get_it_later_or_not_at_all(
             and "pulse survey" in line] == [datetime(2026, 12, 1, 23, tzinfo=UTC)]
     rest = await jump(console, datetime(2026, 12, 9, tzinfo=UTC))
     assert not any(line.startswith("[dm @carol]") and "pulse survey" in line for _, line in rest)
+
+
+
+async def test_two_stewards_open_one_survey_and_two_presses_keep_one_answer(
+        console: ConsoleSession, db_spec: DbSpec, clock: FakeClock) -> None:
+    """Real races on PostgreSQL (each core is its own process); serial on SQLite."""
+    await _circle(console)
+    async with cores(db_spec, clock, 2) as two:
+        room = Place(ROOM, actor_is_room_admin=True)  # alice, and a room admin, at once
+        opened = await asyncio.gather(
+            two[0].handle_text("survey open", who("alice"), Place(ROOM)),
+            two[1].handle_text("survey open", who("bob"), room))
+        texts = sorted(a.text for a in opened)
+        assert texts[0].startswith("A pulse survey is already open"), texts
+        assert texts[1].startswith("Opened."), texts
+        answers = await asyncio.gather(*(
+            core.handle_text("survey answer 1 1 4", who("carol"), Place.direct())
+            for core in two))
+        assert sorted(a.text for a in answers) == [
+            "Noted, without your name. Thank you.",
+            "You answered question 1 already; answers can't be changed, since they aren't "
+            "linked to you."]
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(PulseAnswer))).scalar() == 1
+        assert (await s.execute(select(func.count()).select_from(PulseSurvey))).scalar() == 1

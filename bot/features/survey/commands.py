@@ -176,7 +176,11 @@ async def answer(ctx: Ctx, args: dict[str, Any]) -> Answer:
         value = int(words)
     elif not words:
         raise UserError(t("err.survey_empty"))
-    already = await ctx.session.get(PulseAnswered, (survey.id, member.id, question))
+    # One member's answers one after the other (two quick presses): the second sees the mark.
+    await ctx.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    already = (await ctx.session.execute(select(PulseAnswered).where(
+        PulseAnswered.survey_id == survey.id, PulseAnswered.member_id == member.id,
+        PulseAnswered.question == question))).scalar_one_or_none()
     if already is not None:
         raise UserError(t("err.survey_twice", n=question))
     ctx.session.add(PulseAnswered(survey_id=survey.id, member_id=member.id, question=question))
