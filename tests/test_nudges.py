@@ -110,3 +110,46 @@ async def test_pause_silences_nudges_and_meeting_dms_but_not_the_room(
              and line.startswith("[dm @bob]")]
     assert any("Riverbend meets tomorrow" in line for line in after)
     assert any(NUDGE in line for line in after)
+
+
+async def test_export_forget_and_leave_reach_nudges_and_meeting_dms(
+        console: ConsoleSession) -> None:
+    from sqlalchemy import func, select
+
+    from bot.context import Ctx
+    from bot.features.meetings.models import MeetingDm
+    from bot.features.nudges.models import NudgePref
+    from bot.outbox import OutboxWriter
+    from bot.texts import Texts
+    from storage.models import Person
+
+    await run_lines(console, """
+        @alice> circle setup name:Riverbend timezone:Europe/Madrid
+        @bob> join
+        @carol> join
+        @bob dm> nudges on
+        @bob dm> nudges quiet 23:00-07:30
+        @bob dm> meeting remind on
+        @carol dm> nudges on
+        @carol dm> meeting remind on
+    """.replace("        ", ""))
+    await run_lines(console, "@carol> leave")
+    core = console.core
+    assert core is not None
+    async with core.db.transaction() as s:
+        # Leaving took carol's choices with her.
+        assert (await s.execute(select(func.count()).select_from(NudgePref))).scalar() == 1
+        assert (await s.execute(select(func.count()).select_from(MeetingDm))).scalar() == 1
+        bob = (await s.execute(select(Person).where(Person.platform_user_id == "bob"))
+               ).scalar_one()
+        ctx = Ctx(core=core, session=s, now=console.clock.now(),
+                  out=OutboxWriter(s, console.clock.now(), "test"), texts=Texts())
+        exported = await core.export_person(ctx, bob)
+        assert exported["nudges"]["nudges"] == [{"circle": "Riverbend", "on": True,
+                                                 "quiet_hours": "23:00-07:30",
+                                                 "last_nudged_at": None}]
+        assert exported["meetings"]["meeting_reminders_by_dm"] == ["Riverbend"]
+        await core.forget_person(ctx, bob)
+    async with core.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(NudgePref))).scalar() == 0
+        assert (await s.execute(select(func.count()).select_from(MeetingDm))).scalar() == 0

@@ -15,7 +15,7 @@ from bot.features.survey.models import PulseAnswer, PulseAnswered, PulseSurvey
 from bot.refs import Place
 from storage.models import Base
 from tests.conftest import DbSpec, run_lines
-from tests.meeting_helpers import jump
+from tests.meeting_helpers import jump, walk
 from tests.test_bad_input import snapshot
 from tests.test_lifeline_races import cores, who
 
@@ -38,7 +38,7 @@ async def _answer(console: ConsoleSession, who: str, survey: int, values: tuple[
 
 
 async def _close(console: ConsoleSession) -> list[str]:
-    said = await jump(console, console.clock.now() + timedelta(days=7, minutes=1))
+    said = await walk(console, console.clock.now() + timedelta(days=7, minutes=1))
     return [line for _, line in said if line.startswith("[room]")]
 
 
@@ -51,7 +51,11 @@ async def test_withheld_at_two_posted_at_three_never_naming_anyone(
     assert all("[actions: survey answer 1 1 1 | survey answer 1 1 2" in i for i in invites)
     await _answer(console, "bob", 1, (4, 3, 2, 5), "thank you all")
     await _answer(console, "carol", 1, (2, 3, 4, 4), "more repair please")
-    room = await _close(console)
+    said = await walk(console, console.clock.now() + timedelta(days=7, minutes=1))
+    room = [line for _, line in said if line.startswith("[room]")]
+    # One reminder, to those who answered nothing.
+    reminded = sorted(line.split("]")[0] for _, line in said if "A gentle reminder" in line)
+    assert reminded == ["[dm @alice", "[dm @dave"]
     assert room == ["[room] The pulse survey has closed. Fewer than 3 answered, so no result "
                     "is shown: with so few, answers could be told apart."]
 
