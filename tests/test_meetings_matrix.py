@@ -1,5 +1,6 @@
 """Meetings over Matrix against a real Synapse: a steward schedules a meeting, and the reminder
-and the start post arrive in the circle's room when the (fake) clock reaches them."""
+and the start post arrive in the circle's room when the (fake) clock reaches them; the pulse
+survey's question arrives by DM and a keycap reaction answers it."""
 
 from __future__ import annotations
 
@@ -51,5 +52,16 @@ async def test_a_reminder_and_the_start_post_arrive_in_the_room(synapse: Synapse
                 and "the meeting starts now" in s.body, what="the start post")
             assert "Before you speak, THINK" in start.body
             assert "Round prompt:" in start.body
+            # The pulse survey by DM: a keycap reaction answers, and the next question comes.
+            await command("!survey open")
+            asked = await ana.wait_for(
+                lambda s: s.source.get("sender") == bot_id and s.room_id != room
+                and "Question 1 of 5" in s.body, what="the survey's first question by DM")
+            await ana.react(asked.room_id, asked.source["event_id"], "4\ufe0f\u20e3")
+            noted = await ana.reply_to(asked.source["event_id"], bot_id)
+            assert noted.body == "Noted, without your name. Thank you."
+            await ana.wait_for(lambda s: s.source.get("sender") == bot_id
+                               and s.room_id == asked.room_id and "Question 2 of 5" in s.body,
+                               what="the second question")
     finally:
         await bot.halt()

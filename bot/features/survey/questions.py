@@ -9,7 +9,8 @@ SCALED = (1, 2, 3, 4)  # answered 1-5
 FREE = 5  # answered in words, or left
 LAST = FREE
 MIN_SHOWN = 3  # fewer answers than this (or texts) and nothing is shown
-EMOJI = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
+# Keycaps without the variation selector: Matrix reactions are compared with it taken away.
+EMOJI = tuple(f"{n}\u20e3" for n in range(1, 6))
 
 
 def ask(t: Texts, survey_id: int, question: int) -> tuple[str, tuple[Action, ...]]:
