@@ -254,3 +254,31 @@ async def test_bad_meeting_input_says_one_sentence_and_changes_nothing(
     assert len(said) == 1
     assert said[0].split("] ", 1)[1] == expected
     assert await snapshot(sim) == before
+
+
+async def test_new_reminder_times_and_a_new_timezone_apply_to_the_next_meeting(
+        sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))  # type: ignore[attr-defined]
+    await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:America/New_York
+        @alice> meeting schedule weekly wed 19:00
+        @alice> circle settings remind_before:2h
+    """.replace("        ", ""))
+    said: Said = []
+    await jump(sim, datetime(2026, 12, 1, 18, 7, tzinfo=UTC))  # the hourly sweep
+    while (due := await next_due(sim, "meetings.")) is not None and due < datetime(
+            2026, 12, 3, tzinfo=UTC):
+        said += await jump(sim, due)
+    assert [line for _, line in said if "meets" in line] == [
+        "[room] Reminder: Riverbend meets in 2 hours, Wed 02 Dec 19:00 (America/New_York). "
+        "Come as you are."]
+    await run_lines(sim, "@alice> circle settings timezone:Europe/Madrid remind_before:none")
+    await jump(sim, datetime(2026, 12, 3, 1, 7, tzinfo=UTC))  # the hourly sweep
+    out = await run_lines(sim, "@alice> meeting next")
+    assert out == ["[reply @alice] Next meeting: Wed 09 Dec 19:00 (Europe/Madrid), meeting — "
+                   "weekly wed 19:00."]
+    said = []
+    while (due := await next_due(sim, "meetings.")) is not None and due < datetime(
+            2026, 12, 10, tzinfo=UTC):
+        said += await jump(sim, due)
+    assert room(said, "the meeting starts now") == [datetime(2026, 12, 9, 18, tzinfo=UTC)]

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from bot.context import Ctx
 from bot.features.meetings import service as s
 from bot.features.meetings.feature import feature
-from bot.features.meetings.models import MeetingDm
+from bot.features.meetings.models import Meeting, MeetingDm
 from storage.models import Circle, Member, Person
 
 
@@ -24,6 +24,24 @@ async def _info(ctx: Ctx) -> list[str]:
     m = found[0]
     return [ctx.t("meeting.info_next", time=s.when(m.next_at, circle.timezone),
                   tz=circle.timezone, name=m.name)]
+
+
+@feature.housekeeping
+async def _keep_planned(ctx: Ctx) -> None:
+    """Settings changed since an occurrence was planned: a new timezone moves the next meeting
+    to the rule's wall-clock time there; new reminder times get their timers (the old ones
+    stand down when they fire). Timer keys make this a no-op when nothing changed."""
+    rows = (await ctx.session.execute(
+        select(Meeting, Circle).join(Circle, Circle.id == Meeting.circle_id)
+        .where(Meeting.next_at > ctx.now).order_by(Meeting.id))).all()
+    for meeting, circle in rows:
+        if not s.keeps_its_time(meeting, circle):
+            moved = s.following(meeting, circle, ctx.now)
+            if moved is not None and moved != meeting.next_at:
+                await s.unplan(ctx, meeting, circle)
+                await s.plan(ctx, meeting, circle, moved)
+                continue
+        await s.plan(ctx, meeting, circle, meeting.next_at)
 
 
 @feature.member_left

@@ -45,6 +45,18 @@ def remind_key(meeting_id: int, at: datetime, minutes: int) -> str:
     return f"meeting:{meeting_id}:{at.isoformat()}:remind:{minutes}"
 
 
+def offset_minutes(ctx: Ctx, circle: Circle) -> list[int]:
+    return [int(o.total_seconds() // 60) for o in ctx.section(MeetingSettings, circle).offsets]
+
+
+def keeps_its_time(meeting: Meeting, circle: Circle) -> bool:
+    """Whether the planned occurrence still reads as the rule's wall-clock time in the circle's
+    timezone (a steward may have changed the timezone since)."""
+    fields = rule_of(meeting).fields
+    local = meeting.next_at.astimezone(ZoneInfo(circle.timezone))
+    return (local.hour, local.minute) == (fields["hour"], fields["minute"])
+
+
 async def plan(ctx: Ctx, meeting: Meeting, circle: Circle, start: datetime) -> None:
     """Make `start` the meeting's next occurrence: its start timer and each reminder still
     ahead (a reminder whose time has passed already is not written)."""

@@ -62,6 +62,8 @@ async def remind(ctx: Ctx, p: MeetingReminder) -> None:
     if found is None:
         return
     meeting, circle, at = found
+    if p.minutes not in s.offset_minutes(ctx, circle):
+        return  # the circle changed remind_before since this was planned
     if ctx.now >= at:
         log.info("meeting %s: the %d-minute reminder for %s was dropped (the bot was down)",
                  meeting.id, p.minutes, p.at)
