@@ -12,7 +12,6 @@ from bot.features.meetings import service as s
 from bot.features.meetings.feature import feature
 from bot.features.meetings.models import Meeting, MeetingDm
 from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
-from bot.features.rotation.service import lock
 
 DEFAULT_NAME = "meeting"
 MAX_MEETINGS = 10
@@ -37,7 +36,7 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     if rule is None:
         raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60], forms=_forms()))
     name = _normal(args["name"]) or DEFAULT_NAME
-    await lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
+    await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
     existing = await s.meetings_of(ctx, circle.id)
     if any(m.name == name for m in existing):
         raise UserError(ctx.t("err.meeting_name_taken", name=name))
@@ -104,7 +103,7 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
     """One occurrence: the soonest (of the named meeting); the schedule goes on."""
     circle = ctx.circle
     assert circle is not None
-    await lock(ctx, circle.id)
+    await s.lock(ctx, circle.id)
     meeting = (await _pick(ctx, args["name"]))[0]
     cancelled = meeting.next_at
     await s.unplan(ctx, meeting, circle)
@@ -128,7 +127,7 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
 async def clear(ctx: Ctx, args: dict[str, Any]) -> str:
     circle = ctx.circle
     assert circle is not None
-    await lock(ctx, circle.id)
+    await s.lock(ctx, circle.id)
     chosen = await _pick(ctx, args["name"])
     for meeting in chosen:
         await s.unplan(ctx, meeting, circle)

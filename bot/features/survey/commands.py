@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 
@@ -16,7 +17,6 @@ from bot.commands import NOTE_LIMIT, Arg, Kind, Who
 from bot.context import Ctx, UserError
 from bot.features.nudges import waking_at
 from bot.features.rotation import pauses_until
-from bot.features.rotation.service import lock
 from bot.features.survey.feature import feature
 from bot.features.survey.models import PulseAnswer, PulseAnswered, PulseSurvey
 from bot.features.survey.questions import FREE, LAST, MIN_SHOWN, SCALED, ask
@@ -24,6 +24,11 @@ from bot.membership import member_of, party
 from storage.models import Circle, Member, Person
 
 log = logging.getLogger(__name__)
+
+
+async def lock(ctx: Ctx, circle_id: int) -> None:
+    """Hold the circle's row: two stewards opening a survey at once go one after the other."""
+    await ctx.session.execute(select(Circle.id).where(Circle.id == circle_id).with_for_update())
 
 OPEN_FOR = timedelta(days=7)
 REMIND_AFTER = timedelta(days=4)
@@ -46,9 +51,7 @@ class SurveyClose:
     survey_id: int
 
 
-def _when(ctx: Ctx, circle: Circle, instant: Any) -> str:
-    from zoneinfo import ZoneInfo
-
+def _when(ctx: Ctx, circle: Circle, instant: datetime) -> str:
     return instant.astimezone(ZoneInfo(circle.timezone)).strftime("%a %d %b %H:%M")
 
 
