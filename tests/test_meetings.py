@@ -5,6 +5,7 @@ dropped after long downtime; bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import logging
 from datetime import UTC, date, datetime, timedelta
@@ -13,12 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from adapters.console import ConsoleSession
+from adapters.console import ROOM, ConsoleSession
+from bot.clock import FakeClock
 from bot.features.meetings.models import Meeting
 from bot.features.meetings.rules import next_start, parse_anchor, parse_rule
-from tests.conftest import run_lines
+from bot.refs import Place
+from tests.conftest import DbSpec, run_lines
 from tests.meeting_helpers import Said, jump, next_due
 from tests.test_bad_input import snapshot
+from tests.test_lifeline_races import cores, who
 
 NY = ZoneInfo("America/New_York")
 
@@ -282,3 +286,23 @@ async def test_new_reminder_times_and_a_new_timezone_apply_to_the_next_meeting(
             2026, 12, 10, tzinfo=UTC):
         said += await jump(sim, due)
     assert room(said, "the meeting starts now") == [datetime(2026, 12, 9, 18, tzinfo=UTC)]
+
+
+async def test_two_stewards_naming_two_meetings_alike_at_once_make_one(
+        console: ConsoleSession, db_spec: DbSpec, clock: FakeClock) -> None:
+    """A real race on PostgreSQL (each core is its own process); serial on SQLite."""
+    clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:America/New_York")
+    async with cores(db_spec, clock, 2) as two:
+        answers = await asyncio.gather(
+            two[0].handle_text("meeting schedule weekly wed 19:00 name:circle", who("alice"),
+                               Place(ROOM)),
+            two[1].handle_text("meeting schedule monthly last fri 18:00 name:circle",
+                               who("bob"), Place(ROOM, actor_is_room_admin=True)))
+    texts = sorted(a.text for a in answers)
+    assert texts[0].startswith("Scheduled circle: ")
+    assert texts[1] == ("This circle already has a meeting called circle; give the new one "
+                        "another name with name:.")
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        assert len((await s.execute(select(Meeting))).scalars().all()) == 1
