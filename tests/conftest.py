@@ -118,6 +118,25 @@ async def console(db_spec: DbSpec, clock: FakeClock,
         await session.close()
 
 
+@pytest_asyncio.fixture
+async def sim(db_spec: DbSpec, clock: FakeClock,
+              settings: Settings) -> AsyncIterator[ConsoleSession]:
+    """A console circle for long simulations: on SQLite, commits do not wait for the disk
+    (`sqlite_synchronous: normal`); what is tested here is timing, not durability."""
+
+    def make() -> Database:
+        if db_spec.kind == "sqlite":
+            return Database(db_spec.url, sqlite_synchronous="normal")
+        return db_spec.make()
+
+    session = ConsoleSession(settings, clock, db_factory=make)
+    await session.start()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
 async def run_lines(session: ConsoleSession, text: str) -> list[str]:
     """Run script lines and return everything the bot said."""
     for line in text.strip().splitlines():

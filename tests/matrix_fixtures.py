@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from adapters.matrix import MatrixAdapter
 from bot.app import open_core
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatcher import Core
 from bot.runtime import Runtime
@@ -277,8 +277,8 @@ def bot_settings(hs: SynapseServer, bot: RegisteredUser, tmp: Path, **matrix: An
 
 
 async def start_bot(settings: Settings, *, patch: Callable[[MatrixAdapter], None] | None = None,
-                    **adapter_kw: Any) -> Bot:
-    core = await open_core(settings, SystemClock())
+                    clock: Clock | None = None, **adapter_kw: Any) -> Bot:
+    core = await open_core(settings, clock or SystemClock())
     adapter_kw.setdefault("reconnect_base", 0.3)
     adapter_kw.setdefault("reconnect_max", 2.0)
     adapter_kw.setdefault("sync_timeout_ms", 3000)  # a quick stop; events still wake it at once

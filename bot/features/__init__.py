@@ -16,15 +16,19 @@ def all_features() -> list[Feature]:
         guidance,
         health,
         lifeline,
+        meetings,
         mentorship,
+        nudges,
         onboarding,
         privacy,
         rotation,
+        survey,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
             privacy.feature, availability.feature, lifeline.feature, mentorship.feature,
-            rotation.feature, health.feature]
+            rotation.feature, meetings.feature, nudges.feature, survey.feature,
+            health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -1,0 +1,148 @@
+"""`meeting schedule|next|list|cancel next|clear` and `meeting remind on|off`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+
+from bot.commands import NAME_LIMIT, Arg, Kind, Who
+from bot.context import Ctx, UserError
+from bot.features.meetings import service as s
+from bot.features.meetings.feature import feature
+from bot.features.meetings.models import Meeting, MeetingDm
+from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
+
+DEFAULT_NAME = "meeting"
+MAX_MEETINGS = 10
+_NAME = Arg("name", Kind.TEXT, max_len=40, named_only=True, help="arg.meeting.name")
+
+
+def _normal(name: str | None) -> str:
+    return " ".join((name or "").lower().split())
+
+
+def _forms() -> str:
+    return "; ".join(FORMS)
+
+
+@feature.command("meeting schedule",
+                 Arg("rule", Kind.REST, required=True, max_len=60, help="arg.meeting.rule"),
+                 _NAME, who=Who.STEWARD)
+async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
+    circle = ctx.circle
+    assert circle is not None
+    rule = parse_rule(args["rule"])
+    if rule is None:
+        raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60], forms=_forms()))
+    name = _normal(args["name"]) or DEFAULT_NAME
+    await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
+    existing = await s.meetings_of(ctx, circle.id)
+    if any(m.name == name for m in existing):
+        raise UserError(ctx.t("err.meeting_name_taken", name=name))
+    if len(existing) >= MAX_MEETINGS:
+        raise UserError(ctx.t("err.meeting_too_many", most=MAX_MEETINGS))
+    first = next_start(rule, circle.timezone, ctx.now)
+    if first is None:
+        raise UserError(ctx.t("err.meeting_past", rule=rule.text, tz=circle.timezone))
+    meeting = Meeting(circle_id=circle.id, name=name, rule=rule.text,
+                      anchor=anchor_of(rule, first, circle.timezone), next_at=first,
+                      created_at=ctx.now)
+    ctx.session.add(meeting)
+    await s.plan(ctx, meeting, circle, first)
+    return ctx.t("meeting.scheduled", name=name, rule=rule.text, tz=circle.timezone,
+                 first=s.when(first, circle.timezone))
+
+
+@feature.command("meeting next", who=Who.CIRCLE)
+async def next_(ctx: Ctx, args: dict[str, Any]) -> str:
+    circle = ctx.circle
+    assert circle is not None
+    found = await s.meetings_of(ctx, circle.id)
+    if not found:
+        return ctx.t("meeting.none")
+    m = found[0]
+    return ctx.t("meeting.next", name=m.name, time=s.when(m.next_at, circle.timezone),
+                 tz=circle.timezone, rule=m.rule)
+
+
+@feature.command("meeting list", who=Who.CIRCLE)
+async def list_(ctx: Ctx, args: dict[str, Any]) -> str:
+    circle = ctx.circle
+    assert circle is not None
+    found = await s.meetings_of(ctx, circle.id)
+    if not found:
+        return ctx.t("meeting.none")
+    lines = [ctx.t("meeting.list_head", circle=circle.name, tz=circle.timezone)]
+    lines += [ctx.t("meeting.list_line", name=m.name, rule=m.rule,
+                    time=s.when(m.next_at, circle.timezone)) for m in found]
+    lines.append(ctx.t("meeting.list_reminders",
+                       before=ctx.section(s.MeetingSettings, circle).remind_before))
+    return "\n".join(lines)
+
+
+async def _pick(ctx: Ctx, name: str | None) -> list[Meeting]:
+    assert ctx.circle is not None
+    found = await s.meetings_of(ctx, ctx.circle.id)
+    if not found:
+        raise UserError(ctx.t("meeting.none"))
+    wanted = _normal(name)
+    if not wanted:
+        return found
+    chosen = [m for m in found if m.name == wanted]
+    if not chosen:
+        raise UserError(ctx.t("err.meeting_unknown", name=wanted[:40],
+                              names=", ".join(m.name for m in found)))
+    return chosen
+
+
+@feature.command("meeting cancel",
+                 Arg("which", Kind.CHOICE, choices=("next",), required=True,
+                     help="arg.meeting.which"), _NAME, who=Who.STEWARD)
+async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
+    """One occurrence: the soonest (of the named meeting); the schedule goes on."""
+    circle = ctx.circle
+    assert circle is not None
+    await s.lock(ctx, circle.id)
+    meeting = (await _pick(ctx, args["name"]))[0]
+    cancelled = meeting.next_at
+    await s.unplan(ctx, meeting, circle)
+    t = ctx.circle_texts(circle)
+    nxt = s.following(meeting, circle, cancelled)
+    name = s.title(t, meeting, circle)
+    if nxt is None:
+        await ctx.session.delete(meeting)
+        ctx.post(circle, t("meeting.cancelled_last", name=name,
+                           time=s.when(cancelled, circle.timezone)))
+    else:
+        await s.plan(ctx, meeting, circle, nxt)
+        ctx.post(circle, t("meeting.cancelled", name=name,
+                           time=s.when(cancelled, circle.timezone),
+                           next=s.when(nxt, circle.timezone)))
+    return ctx.t("meeting.cancel_done", time=s.when(cancelled, circle.timezone))
+
+
+@feature.command("meeting clear", Arg("name", Kind.TEXT, max_len=NAME_LIMIT,
+                                      help="arg.meeting.clear_name"), who=Who.STEWARD)
+async def clear(ctx: Ctx, args: dict[str, Any]) -> str:
+    circle = ctx.circle
+    assert circle is not None
+    await s.lock(ctx, circle.id)
+    chosen = await _pick(ctx, args["name"])
+    for meeting in chosen:
+        await s.unplan(ctx, meeting, circle)
+        await ctx.session.delete(meeting)
+    return ctx.t("meeting.cleared", names=", ".join(f"{m.name} ({m.rule})" for m in chosen))
+
+
+@feature.command("meeting remind", Arg("state", Kind.CHOICE, choices=("on", "off"),
+                                       required=True), private=True)
+async def remind_dm(ctx: Ctx, args: dict[str, Any]) -> str:
+    member = ctx.member
+    assert member is not None
+    if args["state"] == "on":
+        if await ctx.session.get(MeetingDm, member.id) is None:
+            ctx.session.add(MeetingDm(member_id=member.id, created_at=ctx.now))
+        return ctx.t("meeting.remind_on")
+    await ctx.session.execute(delete(MeetingDm).where(MeetingDm.member_id == member.id))
+    return ctx.t("meeting.remind_off")
