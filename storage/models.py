@@ -158,3 +158,16 @@ class AdapterState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class Leader(Base):
+    """The one leader row (id 1) of an active bot and its standbys (storage/leadership.py).
+    `epoch` grows by one with each new leader; the leader's writes are refused once it moved."""
+
+    __tablename__ = "leader"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    since: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
