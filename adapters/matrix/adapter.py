@@ -235,6 +235,8 @@ class MatrixAdapter:
                     log.info("matrix: sync is back after %d failed attempt(s)", failures)
                 failures = 0
                 await self._handle_sync(resp, since, history_only=first_ever and initial)
+                if initial:
+                    log.info("matrix: first sync handled; answering from here")
                 since = resp.next_batch
                 initial = False
                 self.syncs += 1
