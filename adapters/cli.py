@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     matrix_sub = mx.add_subparsers(dest="matrix_cmd", required=True)
     add_login_parser(matrix_sub)
     add_cross_sign_parser(matrix_sub)
+    from adapters.matrix.store_import import add_store_parser
+
+    add_store_parser(matrix_sub)
     from adapters.discord.cli import add_sync_parser
 
     dc = sub.add_parser("discord", help="Discord application tasks")
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "matrix":
         from adapters.matrix.login import run_cross_sign, run_login
 
+        if args.matrix_cmd == "store":
+            from adapters.matrix.store_import import run_store_import
+
+            return run_store_import(args, settings)
         return (run_login if args.matrix_cmd == "login" else run_cross_sign)(args, settings)
     if args.cmd == "discord":
         from adapters.discord.cli import run_sync

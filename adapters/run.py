@@ -64,7 +64,7 @@ async def run_bot(settings: Settings) -> int:
             leadership = Leadership(settings.database.url)
             if await leadership.acquire(stop) is None:
                 return LOST if leadership.lost.is_set() else 0
-            core.db.fence = leadership.fence
+            core.db.fence, core.db.epoch = leadership.fence, leadership.epoch
             work_stop = asyncio.Event()
             leadership.on_lost(lambda _reason: work_stop.set())
             forward = asyncio.create_task(stop.wait())

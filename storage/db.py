@@ -128,6 +128,7 @@ class Database:
         # Set in the leader of an active/standby pair (storage/leadership.py): run first in
         # every transaction, it refuses the transaction once another process leads.
         self.fence: Callable[[AsyncSession], Awaitable[None]] | None = None
+        self.epoch: int | None = None  # that leader's epoch, for writes outside the pool
 
     @property
     def dialect(self) -> str:

@@ -156,6 +156,16 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         assert await c.exited(15) == 3, c.log()
         await _answered_once(ana, room, bot.user_id, [await ana.say(room, "!think")])
         assert (await _epoch_and_holder(pg_url))[0] == 4
+    # Every leader used the one end-to-end store in the database, none a file store.
+    assert not list((tmp_path / "matrix-store").glob("*.db"))
+    db = Database(pg_url)
+    try:
+        async with db.transaction() as s:
+            keys = (await s.execute(text(
+                "SELECT count(*) FROM matrix_e2e_group_sessions"))).scalar_one()
+    finally:
+        await db.dispose()
+    assert keys >= 1
 
 
 def _locked(path: Path) -> bool:
