@@ -93,7 +93,8 @@ async def run_bot(settings: Settings) -> int:
             from storage.leadership import FencedError
 
             if isinstance(exc, FencedError) or (leadership and leadership.lost.is_set()):
-                pass  # stepped down: said so in the log already
+                if leadership is not None:  # a store write refused: the same step-down
+                    leadership.lose(str(exc) or "a write was refused by the epoch fence")
             elif isinstance(exc, MatrixStartError | DiscordStartError):
                 print(str(exc), file=sys.stderr)  # a revoked token, a store of another device
                 return 2
