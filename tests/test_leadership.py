@@ -176,7 +176,8 @@ async def test_a_terminated_lock_connection_is_a_step_down_within_two_seconds(
             async with db.transaction() as s:
                 ended = (await s.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name LIKE 'peercircle leader %'"))).scalar_one()
+                    "WHERE datname = current_database() AND "
+                    "application_name LIKE 'peercircle leader %'"))).scalar_one()
             assert ended == 1
         finally:
             await db.dispose()
@@ -214,3 +215,36 @@ async def test_two_processes_migrating_together_migrate_once(request: pytest.Fix
         for d in dbs:
             await d.dispose()
         pg.drop(url)
+
+
+async def test_a_transaction_a_frozen_leader_left_open_is_ended_by_the_takeover(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The old leader froze inside a transaction (its fence holds the leader row FOR KEY
+    SHARE): the new leader's epoch update cannot wait for it forever, so it ends it."""
+    stop = asyncio.Event()
+    old_db = Database(pg_url)
+    frozen = asyncio.Event()
+    try:
+        async with candidates(pg_url, 2) as (a, b):
+            await a.acquire(stop)
+            old_db.fence = a.fence
+
+            async def stuck() -> None:
+                async with old_db.transaction() as s:
+                    await s.execute(text("SELECT 1"))
+                    frozen.set()
+                    await asyncio.Event().wait()  # never ends on its own
+
+            task = asyncio.create_task(stuck())
+            await asyncio.wait_for(frozen.wait(), 5)
+            assert a._heartbeat is not None
+            a._heartbeat.cancel()
+            caplog.set_level(logging.WARNING, "storage.leadership")
+            assert await asyncio.wait_for(b.acquire(stop), FAST.idle_timeout + 5) == 2
+            assert any("ended 1 transaction(s) of the old leader" in r.getMessage()
+                       for r in caplog.records)
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+    finally:
+        await old_db.dispose()

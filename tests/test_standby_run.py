@@ -145,7 +145,8 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
                 cut_at = time.monotonic()
                 ended = (await s.execute(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name LIKE 'peercircle leader %'"))).scalar_one()
+                    "WHERE datname = current_database() AND "
+                    "application_name LIKE 'peercircle leader %'"))).scalar_one()
         finally:
             await db.dispose()
         assert ended == 1

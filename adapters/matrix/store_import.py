@@ -57,7 +57,8 @@ async def _import(settings: Settings) -> str:
         await migrate(db)
         async with db.transaction() as s:
             running = (await s.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE :a"),
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name LIKE :a"),
                 {"a": f"{APP_LEADER} %"})).scalar_one()
     finally:
         await db.dispose()
