@@ -56,6 +56,7 @@ async def run_bot(settings: Settings) -> int:
     if settings.discord.enabled:
         from adapters.discord import DiscordAdapter
     leadership: Any = None
+    forward: asyncio.Task[Any] | None = None
     work_stop = stop
     try:
         if not is_sqlite(settings.database.url):
@@ -101,6 +102,8 @@ async def run_bot(settings: Settings) -> int:
             else:
                 raise
     finally:
+        if forward is not None:
+            forward.cancel()
         if leadership is not None:
             await leadership.release()
         await core.db.dispose()

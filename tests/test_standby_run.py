@@ -157,6 +157,9 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         assert await c.exited(15) == 3, c.log()
         await _answered_once(ana, room, bot.user_id, [await ana.say(room, "!think")])
         assert (await _epoch_and_holder(pg_url))[0] == 4
+        # Each new leader went on with its predecessor's keys: no one-time-key upload failed.
+        for run in runs:
+            assert "key upload failed" not in "\n".join(line for _at, line in run.lines)
     # Every leader used the one end-to-end store in the database, none a file store.
     assert not list((tmp_path / "matrix-store").glob("*.db"))
     db = Database(pg_url)
