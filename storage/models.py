@@ -176,6 +176,12 @@ class Leader(Base):
 # The Matrix end-to-end store in the database (adapters/matrix/db_store.py), on PostgreSQL
 # only: the active bot and its standby share it, so a takeover keeps every key. `owner` is
 # "<user_id>|<device_id>". Pickles are encrypted with matrix.pickle_key, as in nio's file store.
+# What it holds is the platform's encryption state (members' public device keys, the bot's
+# own sessions), not anything a member told the bot: the file store held the same outside the
+# database. The privacy coverage test (tests/test_feature_shape.py) takes these as declared.
+E2E_STORE_TABLES = ("matrix_e2e_accounts", "matrix_e2e_olm_sessions",
+                    "matrix_e2e_group_sessions", "matrix_e2e_devices",
+                    "matrix_e2e_key_requests", "matrix_e2e_rooms")
 
 
 class MatrixE2EAccount(Base):
