@@ -83,11 +83,23 @@ async def _epoch_and_holder(pg_url: str) -> tuple[int, str | None]:
         await db.dispose()
 
 
+async def _outbox(pg_url: str) -> list[tuple[str, bool]]:
+    db = Database(pg_url)
+    try:
+        async with db.transaction() as s:
+            rows = (await s.execute(text(
+                "SELECT key, sent_at IS NOT NULL FROM outbox ORDER BY key"))).all()
+            return [(r[0], r[1]) for r in rows]
+    finally:
+        await db.dispose()
+
+
 async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         synapse: SynapseServer, pg_url: str, tmp_path: Path) -> None:
     """One scenario, so that each new standby starts while the previous step is checked
     (a cold process start is most of the time here): two started at once; kill -9 of the
-    leader; SIGSTOP of the next; its lock connection terminated for the third."""
+    leader; SIGSTOP of the next; its lock connection terminated for the third; every
+    connection cut (a PostgreSQL restart) for the fourth."""
     bot = await synapse.register(unique("pairbot"))
     config = write_config(tmp_path, synapse, bot, pg_url)
     async with processes(tmp_path, config, bot) as runs, \
@@ -103,10 +115,14 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         leader, standby = (a, b) if a.find(FIRST_SYNC) is not None else (b, a)
         await standby.wait_log(STANDBY, 10)
         room = await _room_with_bot(ana, bot.user_id)
-        asked = [await ana.say(room, "!think"), await ana.say(room, "!help"),
+        asked = [await ana.say(room, "!think"),
+                 await ana.say(room, "!circle setup name:Harbour timezone:Europe/Berlin"),
                  await ana.say(room, "!think")]
         await _answered_once(ana, room, bot.user_id, asked)
         assert standby.find(FIRST_SYNC) is None and standby.find(LEADS) is None
+        # The setup's welcome post went out through the outbox, once.
+        await ana.wait_for(lambda s: s.source.get("sender") == bot.user_id
+                           and s.body.startswith("Welcome to Harbour"), what="the welcome")
 
         # 2. kill -9 of the leader: the standby answers within 5 s, what came meanwhile too.
         killed = leader.signal(signal.SIGKILL)
@@ -155,8 +171,33 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         synced = await d.wait_log(FIRST_SYNC, 20)
         assert synced > down
         assert await c.exited(15) == 3, c.log()
+        e = await start(runs, "e", tmp_path, config, bot)
         await _answered_once(ana, room, bot.user_id, [await ana.say(room, "!think")])
         assert (await _epoch_and_holder(pg_url))[0] == 4
+        await e.wait_log(STANDBY, START)
+
+        # 5. Every connection to the database cut at once, as a PostgreSQL restart does: one
+        # leader afterwards (the old one exits for its restart as a standby), outbox unchanged.
+        before = await _outbox(pg_url)
+        assert before and all(sent for _key, sent in before)
+        db = Database(pg_url)
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                await conn.commit()
+        finally:
+            await db.dispose()
+        assert await d.exited(15) == 3, d.log()
+        await e.wait_log(FIRST_SYNC, 20)
+        assert await _outbox(pg_url) == before
+        assert (await _epoch_and_holder(pg_url))[0] == 5
+        await _answered_once(ana, room, bot.user_id, [await ana.say(room, "!think")])
+        assert sum(r.proc.returncode is None for r in runs) == 1  # e, alone, leads
+        welcomes = [x for x in ana.from_user(bot.user_id, room)
+                    if x.body.startswith("Welcome to Harbour")]
+        assert len(welcomes) == 1
         # Each new leader went on with its predecessor's keys: no one-time-key upload failed.
         for run in runs:
             assert "key upload failed" not in "\n".join(line for _at, line in run.lines)
