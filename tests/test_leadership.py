@@ -248,3 +248,33 @@ async def test_a_transaction_a_frozen_leader_left_open_is_ended_by_the_takeover(
                 await task
     finally:
         await old_db.dispose()
+
+
+async def test_status_names_the_leader_its_epoch_and_the_standby(
+        pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from adapters.cli import _status
+    from bot.config import Settings
+
+    stop = asyncio.Event()
+    async with candidates(pg_url, 2) as (a, b):
+        await a.acquire(stop)
+        waiting = asyncio.create_task(b.acquire(stop))
+        try:
+            while True:  # b has asked for the lock at least once: it is a standby now
+                db = Database(pg_url)
+                try:
+                    async with db.transaction() as s:
+                        st = await read_status(s)
+                finally:
+                    await db.dispose()
+                if ("standby", "test:1") in st.processes:
+                    break
+                await asyncio.sleep(0.05)
+            assert await _status(Settings(database={"url": pg_url})) == 0
+        finally:
+            stop.set()
+            await waiting
+    out = capsys.readouterr().out
+    assert "leader: test:0 (leading), epoch 1, since " in out
+    assert "last heartbeat" in out and "s ago" in out
+    assert "standby: test:1" in out
