@@ -131,8 +131,15 @@ async def test_active_and_standby_take_over_from_a_kill_a_freeze_and_a_cut(
         print(f"takeover after kill -9: {synced - killed:.2f} s to the first sync")
         assert synced - killed <= 5.0, standby.log()
         leader, c = standby, await start(runs, "c", tmp_path, config, bot)
-        asked = [during, await ana.say(room, "!help")]
+        asked = [during, await ana.say(room, "!help")]  # in the Megolm session of before
         await _answered_once(ana, room, bot.user_id, asked)
+        # A new Megolm session, its key sent to the new leader's device over Olm: read too.
+        ana.client.invalidate_outbound_session(room)
+        fresh = await ana.say(room, "!think")
+        await _answered_once(ana, room, bot.user_id, [fresh])
+        sessions = {(await ana.raw_event(room, e))["content"]["session_id"]
+                    for e in (during, fresh)}
+        assert len(sessions) == 2
         await c.wait_log(STANDBY, START)
 
         # 3. SIGSTOP (a frozen host): the standby leads within 15 s; after SIGCONT the old
