@@ -149,6 +149,8 @@ class Database:
             self._holder = me
             try:
                 async with self.sessions() as session, session.begin():
+                    if self.fence is not None:
+                        await self.fence(session)
                     yield session
             finally:
                 self._holder = None

@@ -114,34 +114,33 @@ class Leadership:
         """Wait (trying every `retry` seconds) until this process holds the lock, raise the
         epoch, start the heartbeat, wait out the old leader's grace; returns the new epoch,
         or None when `stop` came first."""
-        announced = False
+        announced = failing = False
         while not stop.is_set():
             try:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await self._connect(APP_STANDBY)
                 if await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    previous, db_now = await self._take_epoch()
                     break
                 if not announced:
                     log.info("standby: another process leads; trying every %.0f s",
                              self.timing.retry)
                     announced = True
-            except (OSError, TimeoutError, ConnectionError) as exc:
+                failing = False
+            except Exception as exc:  # unreachable, restarting, a terminated backend
+                await self._drop_conn()  # and with it the lock, if it was taken
+                # Once per outage at WARNING: a standby retries every second.
+                log.log(logging.DEBUG if failing else logging.WARNING,
+                        "standby: cannot try the leader lock (%s); retrying every %.0f s",
+                        type(exc).__name__, self.timing.retry)
+                failing = True
+            except BaseException:
                 await self._drop_conn()
-                log.warning("standby: PostgreSQL unreachable for the leader lock (%s); "
-                            "retrying", type(exc).__name__)
-            except Exception as exc:  # asyncpg's own errors: a restart, a terminated backend
-                await self._drop_conn()
-                log.warning("standby: leader lock attempt failed (%s); retrying",
-                            type(exc).__name__)
+                raise
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.timing.retry)
         else:
             return None
-        try:
-            previous, db_now = await self._take_epoch()
-        except BaseException:
-            await self._drop_conn()
-            raise
         conn = self._conn
         conn.add_termination_listener(lambda _c: self.lose("the lock connection was closed"))
         self.last_ok = self.clock.now()
