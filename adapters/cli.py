@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -26,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--show-time", action="store_true", help="prefix output with the instant")
     for name, text in (("run", "start the adapters enabled in the config"),
                        ("migrate", "bring the database schema up to date"),
-                       ("check-config", "validate the config and name every wrong setting")):
+                       ("check-config", "validate the config and name every wrong setting"),
+                       ("status", "which process leads (PostgreSQL: active and standby)")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--config", help="config file (default ./config.yaml or "
                                          "$PEERCIRCLE_CONFIG)")
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     matrix_sub = mx.add_subparsers(dest="matrix_cmd", required=True)
     add_login_parser(matrix_sub)
     add_cross_sign_parser(matrix_sub)
+    from adapters.matrix.store_import import add_store_parser
+
+    add_store_parser(matrix_sub)
     from adapters.discord.cli import add_sync_parser
 
     dc = sub.add_parser("discord", help="Discord application tasks")
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "matrix":
         from adapters.matrix.login import run_cross_sign, run_login
 
+        if args.matrix_cmd == "store":
+            from adapters.matrix.store_import import run_store_import
+
+            return run_store_import(args, settings)
         return (run_login if args.matrix_cmd == "login" else run_cross_sign)(args, settings)
     if args.cmd == "discord":
         from adapters.discord.cli import run_sync
@@ -74,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(settings, path)
     if args.cmd == "migrate":
         return _until_done(_migrate(settings))
+    if args.cmd == "status":
+        return _until_done(_status(settings))
     if not (settings.matrix.enabled or settings.discord.enabled):
         if not path.exists():
             print(f"No adapter is enabled and there is no config file at {path.resolve()}; "
@@ -185,50 +194,42 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> int:
-    from bot.app import open_core
-    from bot.clock import SystemClock
-    from bot.outbox import Deliverer
-    from bot.runtime import Runtime
-    from storage.migrate import SchemaTooNewError
+async def _status(settings: Settings) -> int:
+    """Who leads (PostgreSQL), since when, the last heartbeat, and the processes waiting."""
+    from storage.db import Database, is_sqlite
+    from storage.leadership import read_status
+    from storage.migrate import migrate
 
+    if is_sqlite(settings.database.url):
+        print("database: SQLite; one `peercircle run` at a time, no standby "
+              "(use PostgreSQL for an active bot and a hot standby)")
+        return 0
+    db = Database(settings.database.url)
     try:
-        core = await open_core(settings, SystemClock())
-    except SchemaTooNewError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    deliverers: list[Deliverer] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    adapters: list[Any] = []
-    if settings.matrix.enabled:
-        from adapters.matrix import MatrixAdapter
-
-        matrix = MatrixAdapter(settings, core)
-        adapters.append(matrix)
-        deliverers.append(matrix.deliverer)
-    if settings.discord.enabled:
-        from adapters.discord import DiscordAdapter
-
-        # The Discord bot drains its own outbox (adapters/discord/outbox_loop.py): no sender
-        # for it in the runtime.
-        adapters.append(DiscordAdapter(settings, core))
-    runtime = Runtime(core, deliverers)
-    try:
-        await asyncio.gather(runtime.run(stop), *(a.run(stop) for a in adapters))
-    except Exception as exc:
-        from adapters.discord import DiscordStartError
-        from adapters.matrix import MatrixStartError
-
-        if not isinstance(exc, MatrixStartError | DiscordStartError):
-            raise
-        print(str(exc), file=sys.stderr)  # a revoked token, a store of another device
-        return 2
+        await migrate(db)
+        async with db.transaction() as s:
+            st = await read_status(s)
     finally:
-        await core.db.dispose()
+        await db.dispose()
+    leaders = [h for role, h in st.processes if role == "leader"]
+    standbys = [h for role, h in st.processes if role == "standby"]
+    if st.epoch == 0:
+        print("leader: none yet (no `peercircle run` has led on this database)")
+    else:
+        beat = (f"{st.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{(st.db_now - st.heartbeat_at).total_seconds():.1f} s ago"
+                if st.heartbeat_at else "never")
+        state = "leading" if leaders else "not connected: a standby takes over"
+        print(f"leader: {st.holder} ({state}), epoch {st.epoch}, "
+              f"since {st.since:%Y-%m-%d %H:%M:%S} UTC; last heartbeat {beat}")
+    print(f"standby: {', '.join(standbys) if standbys else 'none'}")
     return 0
+
+
+async def _run(settings: Settings) -> int:
+    from adapters.run import run_bot
+
+    return await run_bot(settings)
 
 
 if __name__ == "__main__":

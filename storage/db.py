@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,10 @@ class Database:
         self.sessions = make_sessionmaker(self.engine)
         self._writer = asyncio.Lock() if is_sqlite(url) else None
         self._holder: asyncio.Task[Any] | None = None
+        # Set in the leader of an active/standby pair (storage/leadership.py): run first in
+        # every transaction, it refuses the transaction once another process leads.
+        self.fence: Callable[[AsyncSession], Awaitable[None]] | None = None
+        self.epoch: int | None = None  # that leader's epoch, for writes outside the pool
 
     @property
     def dialect(self) -> str:
@@ -134,6 +138,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         if self._writer is None:
             async with self.sessions() as session, session.begin():
+                if self.fence is not None:
+                    await self.fence(session)
                 yield session
             return
         me = asyncio.current_task()
@@ -143,6 +149,8 @@ class Database:
             self._holder = me
             try:
                 async with self.sessions() as session, session.begin():
+                    if self.fence is not None:
+                        await self.fence(session)
                     yield session
             finally:
                 self._holder = None

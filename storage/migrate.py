@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database, unavailable
+from storage.leadership import MIGRATE_LOCK
 
 # Alembic's default; migrations/env.py does not change it.
 VERSION_TABLE = "alembic_version"
@@ -87,8 +88,22 @@ async def migrate(db: Database) -> str:
     _check_known(current)
 
     def _upgrade(connection: Connection, cfg: Config) -> None:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        # Two processes starting together (an active bot and its standby): on PostgreSQL the
+        # second waits for the first's lock, then finds the schema at head and does nothing.
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATE_LOCK})
+            connection.commit()
+        try:
+            if _current(connection) != code_head():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+            connection.commit()
+        finally:
+            if postgres:
+                connection.rollback()  # nothing left after the commit; after a failure, undo
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATE_LOCK})
+                connection.commit()
 
     cfg = alembic_config(db.url)
     async with db.engine.connect() as conn:

@@ -158,3 +158,87 @@ class AdapterState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class Leader(Base):
+    """The one leader row (id 1) of an active bot and its standbys (storage/leadership.py).
+    `epoch` grows by one with each new leader; the leader's writes are refused once it moved."""
+
+    __tablename__ = "leader"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    since: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
+# The Matrix end-to-end store in the database (adapters/matrix/db_store.py), on PostgreSQL
+# only: the active bot and its standby share it, so a takeover keeps every key. `owner` is
+# "<user_id>|<device_id>". Pickles are encrypted with matrix.pickle_key, as in nio's file store.
+# What it holds is the platform's encryption state (members' public device keys, the bot's
+# own sessions), not anything a member told the bot: the file store held the same outside the
+# database. The privacy coverage test (tests/test_feature_shape.py) takes these as declared.
+E2E_STORE_TABLES = ("matrix_e2e_accounts", "matrix_e2e_olm_sessions",
+                    "matrix_e2e_group_sessions", "matrix_e2e_devices",
+                    "matrix_e2e_key_requests", "matrix_e2e_rooms")
+
+
+class MatrixE2EAccount(Base):
+    __tablename__ = "matrix_e2e_accounts"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    pickle: Mapped[str] = mapped_column(Text)
+    shared: Mapped[bool] = mapped_column(Boolean)
+
+
+class MatrixE2EOlmSession(Base):
+    __tablename__ = "matrix_e2e_olm_sessions"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sender_key: Mapped[str] = mapped_column(String(128), index=True)
+    pickle: Mapped[str] = mapped_column(Text)
+    creation_time: Mapped[str] = mapped_column(String(40))  # nio's naive datetimes, ISO
+    last_usage: Mapped[str] = mapped_column(String(40))
+
+
+class MatrixE2EGroupSession(Base):
+    __tablename__ = "matrix_e2e_group_sessions"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sender_key: Mapped[str] = mapped_column(String(128))
+    fp_key: Mapped[str] = mapped_column(String(128))
+    room_id: Mapped[str] = mapped_column(String(255))
+    pickle: Mapped[str] = mapped_column(Text)
+    forwarded_chains: Mapped[list[str]] = mapped_column(JSON)
+
+
+class MatrixE2EDevice(Base):
+    __tablename__ = "matrix_e2e_devices"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    keys: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trust: Mapped[int] = mapped_column(Integer)  # nio's TrustState value
+
+
+class MatrixE2EKeyRequest(Base):
+    __tablename__ = "matrix_e2e_key_requests"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(128))
+    room_id: Mapped[str] = mapped_column(String(255))
+    algorithm: Mapped[str] = mapped_column(String(64))
+
+
+class MatrixE2ERoom(Base):
+    __tablename__ = "matrix_e2e_rooms"
+
+    owner: Mapped[str] = mapped_column(String(300), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -37,3 +37,14 @@ def test_health_bench_runs() -> None:
     done = run("bench/health.py", "--members", "12", "--weeks", "6", "--runs", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "health 6 for 12 members: median" in done.stdout
+
+
+@pytest.mark.skipif(not is_available(), reason="Synapse is not importable here")
+def test_takeover_bench_runs() -> None:
+    import os
+
+    if not os.environ.get("PEERCIRCLE_TEST_POSTGRES_URL"):
+        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
+    done = run("bench/takeover.py", "--runs", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "takeover after kill -9" in done.stdout and "takeover after SIGSTOP" in done.stdout

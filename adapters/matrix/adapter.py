@@ -48,6 +48,7 @@ from adapters.matrix.client import (
     whoami_until_up,
 )
 from adapters.matrix.cross_signing import CrossSigningError, ensure_cross_signed
+from adapters.matrix.db_store import StoreConnection
 from adapters.matrix.deliverer import MatrixDeliverer
 from adapters.matrix.dispatch import Batch, Dispatcher, Work
 from adapters.matrix.dm_rooms import DirectRooms
@@ -134,7 +135,15 @@ class MatrixAdapter:
         """Run until `stop`; a revoked token sets `stop` (the whole bot ends) and raises
         TokenRevokedError with the message for the host."""
         self._stop = stop
-        client, _new_store = build_client(self.cfg)
+        # On PostgreSQL the end-to-end store is in the database, shared with a standby.
+        e2e = (StoreConnection(self.core.db.url, self.core.db.epoch)
+               if self.core.db.dialect == "postgresql" else None)
+        try:
+            client, _new_store = build_client(self.cfg, e2e)
+        except BaseException:
+            if e2e is not None:
+                e2e.close()
+            raise
         self.client = client
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -169,6 +178,8 @@ class MatrixAdapter:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.close()
+            if e2e is not None:
+                e2e.close()
         if self._fatal:
             log.critical("%s", self._fatal)
             stop.set()
@@ -235,6 +246,8 @@ class MatrixAdapter:
                     log.info("matrix: sync is back after %d failed attempt(s)", failures)
                 failures = 0
                 await self._handle_sync(resp, since, history_only=first_ever and initial)
+                if initial:
+                    log.info("matrix: first sync handled; answering from here")
                 since = resp.next_batch
                 initial = False
                 self.syncs += 1

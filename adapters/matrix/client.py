@@ -21,6 +21,7 @@ from nio import (
 )
 from nio.api import Api
 
+from adapters.matrix.db_store import StoreConnection, store_class
 from bot.config import MatrixSettings
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ def _store_file(settings: MatrixSettings) -> Path:
     return Path(settings.store_path) / f"{settings.user_id}_{settings.device_id}.db"
 
 
-def build_client(settings: MatrixSettings) -> tuple[AsyncClient, bool]:
-    """The client with its encryption store loaded; returns (client, store_is_new)."""
+def build_client(settings: MatrixSettings,
+                 db_store: StoreConnection | None = None) -> tuple[AsyncClient, bool]:
+    """The client with its encryption store loaded; returns (client, store_is_new). With
+    `db_store` (PostgreSQL) the store is in the database (db_store.py), else in store_path."""
     if not settings.access_token:
         raise MatrixStartError("matrix.access_token is empty; run `peercircle matrix login` and "
                                "set PEERCIRCLE_MATRIX__ACCESS_TOKEN")
@@ -67,6 +70,17 @@ def build_client(settings: MatrixSettings) -> tuple[AsyncClient, bool]:
             f"but matrix.device_id is {settings.device_id}; set device_id to the device of that "
             "store, or point store_path at this device's store")
     is_new = not mine.exists()
+    store_kw: dict[str, Any] = {}
+    if db_store is not None:
+        probe = store_class(db_store)(settings.user_id, settings.device_id)
+        is_new = not probe.has_account()
+        if is_new and mine.exists():
+            # Starting a fresh identity would strand every encrypted room of the file store.
+            raise MatrixStartError(
+                f"matrix: the end-to-end keys of {settings.device_id} are in the file store "
+                f"{mine}, not yet in the database; stop the bot and run `peercircle matrix "
+                "store import` once, then start it again")
+        store_kw["store"] = store_class(db_store)
     config = AsyncClientConfig(
         encryption_enabled=True,
         store_sync_tokens=False,  # the token lives in the database, written after handling
@@ -74,6 +88,7 @@ def build_client(settings: MatrixSettings) -> tuple[AsyncClient, bool]:
         max_limit_exceeded=0,  # the paced sender honours rate limits itself
         max_timeouts=0,  # ... and retries; nio must not retry behind its back
         request_timeout=30,
+        **store_kw,
     )
     client = AsyncClient(settings.homeserver.rstrip("/"), settings.user_id,
                          device_id=settings.device_id, store_path=str(store), config=config)
@@ -81,7 +96,8 @@ def build_client(settings: MatrixSettings) -> tuple[AsyncClient, bool]:
         client.restore_login(settings.user_id, settings.device_id, settings.access_token)
     except Exception as exc:
         raise MatrixStartError(
-            f"matrix: cannot open the encryption store {mine} ({type(exc).__name__}); "
+            f"matrix: cannot open the encryption store "
+            f"{'in the database' if db_store else mine} ({type(exc).__name__}); "
             "is matrix.pickle_key the one it was created with?") from None
     return client, is_new
 

@@ -88,13 +88,22 @@ def run_cross_sign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _cross_sign(settings: Settings, password: str) -> CrossSigningResult:
-    client, _new = build_client(settings.matrix)
+    from adapters.matrix.db_store import StoreConnection
+    from storage.db import is_sqlite
+
+    e2e = None if is_sqlite(settings.database.url) else StoreConnection(settings.database.url,
+                                                                         None)
     try:
-        await upload_keys(client)
-        return await ensure_cross_signed(client, password,
-                                         key_store_path=Path(settings.matrix.store_path))
+        client, _new = build_client(settings.matrix, e2e)
+        try:
+            await upload_keys(client)
+            return await ensure_cross_signed(client, password,
+                                             key_store_path=Path(settings.matrix.store_path))
+        finally:
+            await client.close()
     finally:
-        await client.close()
+        if e2e is not None:
+            e2e.close()
 
 
 def _password(user_id: str) -> str | None:
