@@ -1,7 +1,7 @@
 """standby: the leader row (epoch, heartbeat) and the Matrix end-to-end store in the database
 
 Revision ID: standby1
-Revises: rotation1
+Revises: meetings1
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = 'standby1'
-down_revision: str | None = 'rotation1'
+down_revision: str | None = 'meetings1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
