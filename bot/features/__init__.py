@@ -19,12 +19,13 @@ def all_features() -> list[Feature]:
         mentorship,
         onboarding,
         privacy,
+        repair,
         rotation,
     )
 
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
             privacy.feature, availability.feature, lifeline.feature, mentorship.feature,
-            rotation.feature, health.feature]
+            rotation.feature, repair.feature, health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -476,6 +476,18 @@ async def cancel_swaps(ctx: Ctx, seat_ids: list[int]) -> None:
             .values(state="cancelled"))
 
 
+async def role_holders(session: AsyncSession, circle_id: int,
+                       builtin: str) -> list[tuple[Member, Person]]:
+    """Who holds one of the default roles this term (the repair team, for `repair`)."""
+    return [(m, p) for m, p in (await session.execute(
+        select(Member, Person).join(Person, Person.id == Member.person_id)
+        .join(RotationSeat, RotationSeat.member_id == Member.id)
+        .join(RotationRole, RotationRole.id == RotationSeat.role_id)
+        .where(RotationSeat.circle_id == circle_id, RotationSeat.state == SERVING,
+               RotationRole.builtin == builtin)
+        .order_by(RotationSeat.seat, RotationSeat.id))).all()]
+
+
 async def steward_assigned(session: AsyncSession, circle_id: int) -> bool:
     """Whether rotation has ever given the steward role to someone: from then on the founder
     is steward only while holding the role."""
