@@ -44,6 +44,8 @@ def render_png(title: str, weeks: list[datetime], series: list[tuple[str, Series
         ax.set_title(label, fontsize=9, loc="left")
         if s.kind == "seconds":
             ax.set_ylabel("s", fontsize=8)
+        elif s.kind == "score":
+            ax.set_ylim(0, 105)  # a score is read against its whole range
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=7)
     step = max(1, len(x) // 13)

@@ -7,7 +7,7 @@ Other features ask `is_paused` / `pauses_until` (a paused member gets no pages a
 and `role_holders` (who serves a default role now: repair convenes the repair team).
 """
 
-from bot.features.rotation import commands, hooks, timers  # noqa: F401  (register)
+from bot.features.rotation import commands, hooks, spread, timers  # noqa: F401  (register)
 from bot.features.rotation.feature import feature
 from bot.features.rotation.pauses import is_paused, pauses_until
 from bot.features.rotation.service import role_holders, steward_assigned

@@ -25,10 +25,10 @@ from bot.features.rotation.models import (
     RotationSeat,
     RotationSwap,
 )
-from bot.features.rotation.pauses import pauses_until
 from bot.features.rotation.payloads import SwapLapse
-from bot.features.rotation.selection import Candidate, Term, away_too_long, balance, eligible
+from bot.features.rotation.selection import Candidate, Term, away_too_long, eligible
 from bot.features.rotation.settings import RotationSettings
+from bot.features.rotation.spread import service_of
 from bot.features.rotation.terms import MAX_WEEKS, parse_period
 from bot.membership import circles_of
 from bot.recurring import next_occurrence
@@ -224,24 +224,12 @@ async def roles_balance(ctx: Ctx, args: dict[str, Any]) -> Answer:
     await s.ensure_roles(ctx, circle)
     settings = ctx.section(RotationSettings)
     since = ctx.now - s.YEAR
-    members = (await ctx.session.execute(
-        select(Member.id, Member.joined_at).where(Member.circle_id == circle.id))).all()
-    paused = await pauses_until(ctx.session, [m for m, _ in members], ctx.now)
-    # Those who could serve: past their newcomer days and not paused. A newcomer's zero is
-    # not unevenness.
-    able = [m for m, joined in members
-            if joined + timedelta(days=settings.newcomer_days) <= ctx.now and m not in paused]
-    given = dict((await ctx.session.execute(
-        select(RotationSeat.member_id, func.count())
-        .where(RotationSeat.circle_id == circle.id, RotationSeat.member_id.in_(able),
-               RotationSeat.state.in_((SERVING, SERVED)), RotationSeat.starts_at > since)
-        .group_by(RotationSeat.member_id))).all())
+    score, able = (await service_of(ctx, circle, ctx.now)).score(ctx.now)
     total = (await ctx.session.execute(
         select(func.count()).select_from(RotationSeat)
         .where(RotationSeat.circle_id == circle.id, RotationSeat.filled.is_(True),
                RotationSeat.state.in_((SERVING, SERVED)), RotationSeat.starts_at > since)
     )).scalar_one()
-    score = balance([given.get(m, 0) for m in able])
     t = ctx.texts
     if score is None:
         lines = [t("rotation.balance_none", circle=circle.name)]
