@@ -110,7 +110,8 @@ class Core:
     async def invoke(self, inv: Invocation) -> Answer:
         command = self.table.get(inv.command)
         if command is None:
-            return Answer(Texts()("err.unknown_command", word=inv.command[:40]), ok=False)
+            texts = await self._texts_for(inv.actor, inv.place)
+            return Answer(texts("err.unknown_command", word=inv.command[:40]), ok=False)
         inv = dataclasses.replace(
             inv, positional=tuple(clean(p) for p in inv.positional),
             named={k: clean(v) for k, v in inv.named.items()},
@@ -161,7 +162,10 @@ class Core:
         """A handler crashed: nothing was changed. Some commands must still say something
         (a failed `call` still carries the crisis resources)."""
         fallback = self.features.failure_answers.get(command.path)
-        text = Texts()("err.internal")
+        try:  # in the member's language, unless the database is what failed
+            text = (await self._texts_for(inv.actor, inv.place))("err.internal")
+        except Exception:
+            text = Texts()("err.internal")
         if fallback is not None:
             try:
                 text = await fallback(self, inv)

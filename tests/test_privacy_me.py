@@ -11,8 +11,10 @@ from adapters.console import ConsoleSession
 from bot.features.checkins.models import Checkin
 from bot.features.lifeline.models import LifelineRequest
 from bot.features.repair.models import RepairRequest
+from bot.refs import Invocation, Place
 from storage.models import Base
 from tests.conftest import run_lines
+from tests.test_lifeline_races import who
 
 STORY = """
 @alice> circle setup name:Riverbend timezone:Europe/Berlin
@@ -99,3 +101,15 @@ async def test_language_is_the_members_own(console: ConsoleSession) -> None:
     said = await run_lines(console, "@bob dm> me language es\n@bob dm> checkin 3 bien")
     assert said[0] == "[reply @bob] A partir de ahora te hablaré en es."
     assert said[1].startswith("[reply @bob] Registrado")
+    # Every sentence, errors included: availability windows, an unknown command, repair.
+    said = await run_lines(console, "@bob dm> available set funday any\n"
+                                    "@bob dm> repair confirm\n"
+                                    "@bob dm> repair request it hurt")
+    assert said[0] == ('[reply @bob] "funday" no es un día; usa mon, tue, wed, thu, fri, sat, '
+                       "sun o un intervalo como mon-fri")
+    assert said[1].startswith("[reply @bob] No tienes ninguna petición de reparación")
+    assert said[2].startswith("[reply @bob] La petición de reparación #1 en Riverbend la "
+                              "escucharían: alice.")
+    assert console.core is not None
+    answer = await console.core.invoke(Invocation("no such", who("bob"), Place.direct()))
+    assert answer.text == 'No conozco "no such"; escribe help para ver la lista de comandos.'

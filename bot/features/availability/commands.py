@@ -60,7 +60,7 @@ async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     try:
         windows = parse_windows(text)
     except WindowError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(exc.text(ctx.texts)) from None
     row = await availability_of(ctx)
     row.windows = describe(windows)
     if tz is not None:
