@@ -110,6 +110,10 @@ async def test_language_is_the_members_own(console: ConsoleSession) -> None:
     assert said[1].startswith("[reply @bob] No tienes ninguna petición de reparación")
     assert said[2].startswith("[reply @bob] La petición de reparación #1 en Riverbend la "
                               "escucharían: alice.")
+    # Dates too: day and month names in the member's language.
+    said = await run_lines(console, "@bob dm> available set daily any Europe/Berlin\n"
+                                    "@bob dm> available snooze 2h")
+    assert "dom 22 nov 07:00" in said[-1], said
     assert console.core is not None
     answer = await console.core.invoke(Invocation("no such", who("bob"), Place.direct()))
     assert answer.text == 'No conozco "no such"; escribe help para ver la lista de comandos.'
