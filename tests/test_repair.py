@@ -190,3 +190,33 @@ async def test_two_requests_at_once_leave_one(console: ConsoleSession, db_spec: 
                                     f"@{requester} dm> repair request again")
     assert said[-1] == (f"[reply @{requester}] Your repair request #{rows[0].id} is already "
                         "convened; close it with `repair close` before asking for another.")
+
+
+async def test_a_hearer_forgotten_leaves_the_convening_and_an_unagreed_summary_goes(
+        console: ConsoleSession) -> None:
+    from datetime import timedelta
+
+    from tests.rotation_helpers import jump
+
+    team = await team_now(console)
+    requester = next(n for n in NAMES if n not in team)
+    gone, stays = team[0], team[1]
+    await run_lines(console, f"@{requester} dm> repair request {NOTE}\n"
+                             f"@{requester} dm> repair confirm")
+    said = await run_lines(console, f"@{gone} dm> me forget confirm")
+    assert said[0].startswith(f"[reply @{gone}] Done:")
+    for row in await outbox(console):
+        assert gone not in (row.meta or {}).get("room_members", ()), row.meta
+    said = await run_lines(console, f"@{requester} dm> repair status")
+    assert f"With: {stays}, {team[2]}." in said[0] and gone not in said[0]
+    # The team closes with a summary the requester never agrees to: it is not kept.
+    await run_lines(console, f"@{stays} dm> repair close we talked")
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        assert (await s.execute(select(RepairRequest.summary))).scalar_one() == "we talked"
+    await jump(console, console.clock.now() + timedelta(days=8))
+    async with console.core.db.transaction() as s:
+        req = (await s.execute(select(RepairRequest))).scalar_one()
+    assert req.summary is None and req.state == "closed"
+    said = await run_lines(console, f"@{requester} dm> repair agree")
+    assert said == [f"[reply @{requester}] There is no summary waiting for you to agree to."]
