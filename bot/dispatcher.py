@@ -95,17 +95,22 @@ class Core:
 
     async def _texts_for(self, actor: UserRef, place: Place) -> Texts:
         """The language to refuse a line in, before any command is known."""
+        return Texts(await self.language_for(actor, place))
+
+    async def language_for(self, actor: UserRef, place: Place) -> str | None:
+        """The member's own language, else the room's circle's; None when neither is known
+        (an adapter may then go by what the platform says of the member's client)."""
         async with self.db.transaction() as session:
             person = (await session.execute(
                 select(Person).where(Person.platform == actor.platform,
                                      Person.platform_user_id == actor.id))).scalar_one_or_none()
             if person is not None and person.language:
-                return Texts(person.language)
+                return person.language
             if place.room is not None:
                 circle = await circle_for_room(session, place.room.platform, place.room.id)
                 if circle is not None:
-                    return Texts(circle.language)
-        return Texts()
+                    return circle.language
+        return None
 
     async def invoke(self, inv: Invocation) -> Answer:
         command = self.table.get(inv.command)
