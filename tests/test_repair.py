@@ -220,3 +220,28 @@ async def test_a_hearer_forgotten_leaves_the_convening_and_an_unagreed_summary_g
     assert req.summary is None and req.state == "closed"
     said = await run_lines(console, f"@{requester} dm> repair agree")
     assert said == [f"[reply @{requester}] There is no summary waiting for you to agree to."]
+
+
+async def test_the_requester_and_the_team_closing_at_once_close_it_once(
+        console: ConsoleSession, db_spec: DbSpec, clock: FakeClock) -> None:
+    team = await team_now(console)
+    requester = next(n for n in NAMES if n not in team)
+    await run_lines(console, f"@{requester} dm> repair request {NOTE}\n"
+                             f"@{requester} dm> repair confirm")
+    closers = [requester, team[0], team[1]]
+    async with cores(db_spec, clock, 3) as three:
+        answers = await asyncio.gather(*(
+            core.handle_text(f"repair close by {name}", who(name), Place.direct())
+            for core, name in zip(three, closers, strict=True)))
+    assert sum(a.ok for a in answers) == 1, [(a.ok, a.text) for a in answers]
+    assert all(a.text.startswith("You are not part of an open repair request")
+               for a in answers if not a.ok)
+    await console.drain()
+    said = console.take()
+    # One closing post in the room (a team member's close also asks the requester by DM).
+    assert sum(line.startswith("[room repair#1") and "closed repair #1" in line
+               for line in said) == 1, said
+    assert console.core is not None
+    async with console.core.db.transaction() as s:
+        req = (await s.execute(select(RepairRequest))).scalar_one()
+    assert [h["state"] for h in req.history] == ["open", "convened", "closed"]
