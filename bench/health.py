@@ -1,6 +1,6 @@
-"""How long `health 52` takes for a circle of 200 members with a year of check-ins and
-lifeline requests, end to end through the core (queries, bucketing, drawing the PNG), beside
-a baseline measured in the same run: drawing an empty one-panel figure.
+"""How long `health 52` takes for a circle of 200 members with a year of check-ins, lifeline
+requests and weekly service terms, end to end through the core (queries, bucketing, drawing
+the PNG), beside a baseline measured in the same run: drawing an empty one-panel figure.
 
     python bench/health.py [--members 200] [--weeks 52] [--runs 5] [--out health.png]
 """
@@ -28,6 +28,7 @@ from bot.clock import FakeClock, parse_instant
 from bot.config import Settings
 from bot.features.checkins.models import Checkin
 from bot.features.lifeline.models import LifelineRequest
+from bot.features.rotation.models import RotationRole, RotationSeat
 from bot.refs import Place, RoomRef, UserRef
 from storage.models import Member, Person
 
@@ -58,10 +59,26 @@ async def run(members: int, weeks: int, runs: int, out: Path | None) -> None:
                                  display_name=f"m{i}", created_at=NOW) for i in range(members)]
                 s.add_all(people)
                 await s.flush()
-                rows = [Member(circle_id=1, person_id=p.id, joined_at=NOW) for p in people]
+                rows = [Member(circle_id=1, person_id=p.id, joined_at=NOW - timedelta(days=800))
+                        for p in people]
                 s.add_all(rows)
                 await s.flush()
+                # Five weekly roles of two seats: the balance line has a year of terms.
+                roles = [RotationRole(circle_id=1, name=f"role{r}", seats=2, position=r,
+                                      term=weeks, term_start=NOW, term_end=NOW + timedelta(
+                                          weeks=1), created_at=NOW) for r in range(5)]
+                s.add_all(roles)
+                await s.flush()
                 for week in range(weeks):
+                    start = NOW - timedelta(weeks=week)
+                    for role in roles:
+                        for seat in range(2):
+                            s.add(RotationSeat(circle_id=1, role_id=role.id,
+                                               role_name=role.name, term=weeks - week,
+                                               seat=seat, member_id=rng.choice(rows).id,
+                                               state="serving" if week == 0 else "served",
+                                               filled=True, starts_at=start,
+                                               ends_at=start + timedelta(weeks=1)))
                     for m in rows:
                         if rng.random() < 0.4:
                             at = NOW - timedelta(weeks=week, hours=rng.randint(0, 160))
@@ -81,6 +98,7 @@ async def run(members: int, weeks: int, runs: int, out: Path | None) -> None:
                 answer = await core.handle_text(f"health {weeks}", founder, ROOM)
                 times.append((time.perf_counter() - start) * 1000)
             assert answer is not None and answer.attachments, answer
+            assert "Service balance" in answer.text, answer.text
             if out is not None:
                 await asyncio.to_thread(out.write_bytes, answer.attachments[0].data)
         finally:

@@ -96,22 +96,28 @@ class Core:
 
     async def _texts_for(self, actor: UserRef, place: Place) -> Texts:
         """The language to refuse a line in, before any command is known."""
+        return Texts(await self.language_for(actor, place))
+
+    async def language_for(self, actor: UserRef, place: Place) -> str | None:
+        """The member's own language, else the room's circle's; None when neither is known
+        (an adapter may then go by what the platform says of the member's client)."""
         async with self.db.transaction() as session:
             person = (await session.execute(
                 select(Person).where(Person.platform == actor.platform,
                                      Person.platform_user_id == actor.id))).scalar_one_or_none()
             if person is not None and person.language:
-                return Texts(person.language)
+                return person.language
             if place.room is not None:
                 circle = await circle_for_room(session, place.room.platform, place.room.id)
                 if circle is not None:
-                    return Texts(circle.language)
-        return Texts()
+                    return circle.language
+        return None
 
     async def invoke(self, inv: Invocation) -> Answer:
         command = self.table.get(inv.command)
         if command is None:
-            return Answer(Texts()("err.unknown_command", word=inv.command[:40]), ok=False)
+            texts = await self._texts_for(inv.actor, inv.place)
+            return Answer(texts("err.unknown_command", word=inv.command[:40]), ok=False)
         inv = dataclasses.replace(
             inv, positional=tuple(clean(p) for p in inv.positional),
             named={k: clean(v) for k, v in inv.named.items()},
@@ -162,7 +168,10 @@ class Core:
         """A handler crashed: nothing was changed. Some commands must still say something
         (a failed `call` still carries the crisis resources)."""
         fallback = self.features.failure_answers.get(command.path)
-        text = Texts()("err.internal")
+        try:  # in the member's language, unless the database is what failed
+            text = (await self._texts_for(inv.actor, inv.place))("err.internal")
+        except Exception:
+            text = Texts()("err.internal")
         if fallback is not None:
             try:
                 text = await fallback(self, inv)

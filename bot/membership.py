@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -98,3 +99,27 @@ async def is_steward(session: AsyncSession, circle: Circle, person: Person,
     if room_admin:
         return True
     return any(p.id == person.id for p in await stewards(session, circle))
+
+
+_DISCORD_MENTION = re.compile(r"^<@!?(\d+)>$")
+
+
+async def find_member(ctx: Ctx, circle: Circle, word: str) -> tuple[Member, Person] | None:
+    """The member an `@name` means in a circle: a platform id (`@nina`, a Matrix user id, a
+    Discord mention), else a display name that only one member has."""
+    raw = word.strip()
+    ids = {raw, raw.removeprefix("@")}
+    found = _DISCORD_MENTION.match(raw)
+    if found:
+        ids.add(found.group(1))
+    base = (select(Member, Person).join(Person, Person.id == Member.person_id)
+            .where(Member.circle_id == circle.id))
+    row = (await ctx.session.execute(
+        base.where(Person.platform == circle.platform,
+                   Person.platform_user_id.in_(sorted(ids))))).first()
+    if row is None:
+        name = raw.removeprefix("@").strip().lower()
+        rows = (await ctx.session.execute(
+            base.where(func.lower(Person.display_name) == name).limit(2))).all()
+        row = rows[0] if len(rows) == 1 else None
+    return (row[0], row[1]) if row is not None else None

@@ -231,6 +231,10 @@ async def test_pressing_a_button_that_is_not_yours_is_refused(world: World) -> N
     assert refused.response.ephemeral
     assert refused.response.content == say("discord.not_yours")
     assert RAN == []  # the core turned it down; nothing ran
+    # What the adapter says itself is in the member's language (not their client's).
+    await bob.user.slash("me language", language="es")
+    refused = await bob.click(posted, label="toy.go")
+    assert refused.response.content == say("discord.not_yours", "es") != say("discord.not_yours")
 
 
 async def test_a_closed_dm_marks_the_member_unreachable_and_the_next_wave_moves_on(

@@ -58,3 +58,60 @@ def test_weeks_start_on_monday_in_the_circles_zone() -> None:
     assert [w.isoformat() for w in weeks] == ["2026-11-15T15:00:00+00:00",
                                              "2026-11-22T15:00:00+00:00"]
     assert weeks[1] - weeks[0] == timedelta(weeks=1)
+
+
+async def test_the_service_balance_per_week_matches_the_database(
+        console: ConsoleSession, tmp_path: Path) -> None:
+    """The balance line: for the end of each week (this week: now), 1 − Gini of the service
+    of those who could serve then, computed here straight from the seats."""
+    from bot.features.rotation.models import RotationPause, RotationSeat
+    from storage.models import Member
+    from tests.rotation_helpers import jump, next_boundary
+
+    console.files_dir = tmp_path
+    await run_lines(console, """
+        @alice> circle setup name:Riverbend timezone:Europe/Berlin
+        @alice> circle settings newcomer_days:0 period:1w
+        @bob> join
+        @carol> join
+        @dave> join
+        @erin> join
+        @finn> join
+        @alice> roles remove repair team
+    """.replace("        ", ""))
+    said = await run_lines(console, "@alice> health 3")
+    assert not any("Service balance" in line for line in said)  # no term has started yet
+    for week in range(5):
+        await jump(console, await next_boundary(console))
+        if week == 1:
+            await run_lines(console, "@erin dm> pause 2w")
+    said = await run_lines(console, "@alice> health 6")
+    line = next(x for x in said[0].split(" | ") if x.startswith("Service balance"))
+    now = console.clock.now()
+    weeks = week_starts(now, "Europe/Berlin", 6)
+    core = console.core
+    assert core is not None
+    async with core.db.transaction() as s:
+        members = (await s.execute(select(Member.id, Member.joined_at))).all()
+        pauses = (await s.execute(select(RotationPause))).scalars().all()
+        seats = (await s.execute(
+            select(RotationSeat.member_id, RotationSeat.starts_at)
+            .where(RotationSeat.member_id.is_not(None),
+                   RotationSeat.state.in_(("serving", "served"))))).all()
+    expected = []
+    for end in [*weeks[1:], now]:
+        able = [m for m, joined in members if joined <= end and not any(
+            p.member_id == m and p.since <= end and (p.until is None or p.until > end)
+            for p in pauses)]
+        given = [sum(1 for who, start in seats if who == m
+                     and end - timedelta(days=365) < start <= end) for m in able]
+        total = sum(given)
+        if not able or total == 0:
+            expected.append("-")
+            continue
+        gini = sum(abs(a - b) for a in given for b in given) / (2 * len(given) * total)
+        expected.append(f"{round((1 - gini) * 100)}")
+    assert line == "Service balance (100 = evenly spread): " + ", ".join(expected)
+    assert expected[0] == "-" and len(set(expected[1:])) > 1  # before the first term; then moving
+    balance = await run_lines(console, "@alice> roles balance")
+    assert f"over the last 12 months is {expected[-1]}% even" in balance[0]

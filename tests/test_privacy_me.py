@@ -10,8 +10,11 @@ from sqlalchemy import func, select, text
 from adapters.console import ConsoleSession
 from bot.features.checkins.models import Checkin
 from bot.features.lifeline.models import LifelineRequest
+from bot.features.repair.models import RepairRequest
+from bot.refs import Invocation, Place
 from storage.models import Base
 from tests.conftest import run_lines
+from tests.test_lifeline_races import who
 
 STORY = """
 @alice> circle setup name:Riverbend timezone:Europe/Berlin
@@ -28,6 +31,8 @@ STORY = """
 @carol dm> ack
 @carol dm> call carols own call
 @bob dm> ack
+@bob dm> repair request about:@carol bobs repair note
+@bob dm> repair confirm
 """
 
 
@@ -49,6 +54,9 @@ async def test_export_holds_everything_of_the_member_and_nothing_of_anyone_else(
     assert len(data["lifeline"]["pages_received"]) == 1
     assert data["availability"]["availability"][0]["windows"] == "daily any"
     assert data["circles"]["person"]["id"] == "bob"
+    [repair] = data["repair"]["repair_requests"]
+    assert repair["note"] == "bobs repair note" and repair["state"] == "convened"
+    assert [h["state"] for h in repair["history"]] == ["open", "convened"]
     dumped = json.dumps(data)
     assert "carol" not in dumped.lower()  # not her name, her words, nor her call
 
@@ -59,11 +67,11 @@ async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
     core = console.core
     assert core is not None
 
-    async def counts() -> tuple[int, int]:
+    async def counts() -> tuple[int, ...]:
         async with core.db.transaction() as s:
-            return ((await s.execute(select(func.count()).select_from(Checkin))).scalar_one(),
-                    (await s.execute(select(func.count()).select_from(LifelineRequest))
-                     ).scalar_one())
+            return tuple([(await s.execute(select(func.count()).select_from(table))
+                           ).scalar_one()
+                          for table in (Checkin, LifelineRequest, RepairRequest)])
 
     before = await counts()
     said = await run_lines(console, "@bob dm> me forget")
@@ -71,7 +79,7 @@ async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
     assert await counts() == before
     said = await run_lines(console, "@bob dm> me forget confirm")
     assert said[0].startswith("[reply @bob] Done: I no longer hold anything that names you.")
-    assert "4 check-ins" in said[0]
+    assert "4 check-ins" in said[0] and "1 repair request" in said[0]
     assert await counts() == before  # the circle's counts are unchanged
     # Table by table: no row holds bob's id, name or words.
     async with core.db.transaction() as s:
@@ -81,7 +89,7 @@ async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
                 flat = " ".join(str(v) for v in row)
                 assert "bob" not in flat, (table.name, flat)
                 for words in ("open words", "private words", "mentor words", "anon words",
-                              "bobs lifeline note"):
+                              "bobs lifeline note", "bobs repair note"):
                     assert words not in flat, (table.name, words)
 
 
@@ -93,3 +101,19 @@ async def test_language_is_the_members_own(console: ConsoleSession) -> None:
     said = await run_lines(console, "@bob dm> me language es\n@bob dm> checkin 3 bien")
     assert said[0] == "[reply @bob] A partir de ahora te hablaré en es."
     assert said[1].startswith("[reply @bob] Registrado")
+    # Every sentence, errors included: availability windows, an unknown command, repair.
+    said = await run_lines(console, "@bob dm> available set funday any\n"
+                                    "@bob dm> repair confirm\n"
+                                    "@bob dm> repair request it hurt")
+    assert said[0] == ('[reply @bob] "funday" no es un día; usa mon, tue, wed, thu, fri, sat, '
+                       "sun o un intervalo como mon-fri")
+    assert said[1].startswith("[reply @bob] No tienes ninguna petición de reparación")
+    assert said[2].startswith("[reply @bob] La petición de reparación #1 en Riverbend la "
+                              "escucharían: alice.")
+    # Dates too: day and month names in the member's language.
+    said = await run_lines(console, "@bob dm> available set daily any Europe/Berlin\n"
+                                    "@bob dm> available snooze 2h")
+    assert "dom 22 nov 07:00" in said[-1], said
+    assert console.core is not None
+    answer = await console.core.invoke(Invocation("no such", who("bob"), Place.direct()))
+    assert answer.text == 'No conozco "no such"; escribe help para ver la lista de comandos.'

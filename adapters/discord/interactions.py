@@ -105,8 +105,8 @@ class Interactions:
     async def form_submitted(self, interaction: discord.Interaction, path: str) -> None:
         command = self.core.table.get(path)
         if command is None:  # a form of a command that no longer exists
-            await interaction.response.send_message(say("discord.out_of_date",
-                                                        interaction.locale), ephemeral=True)
+            await interaction.response.send_message(
+                await self._say(interaction, "discord.out_of_date"), ephemeral=True)
             return
         ephemeral = private_first(interaction, command)
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -125,7 +125,7 @@ class Interactions:
                                                 event_id=str(interaction.id),
                                                 sent_at=interaction.created_at)
         if inv is None:
-            await self.reply(interaction, Answer(say("discord.not_yours", interaction.locale),
+            await self.reply(interaction, Answer(await self._say(interaction, "discord.not_yours"),
                                                  private=True, ok=False), ephemeral)
             return
         await self.run(interaction, inv, ephemeral)
@@ -139,8 +139,18 @@ class Interactions:
             await self.bot.dms.remember(user_id, str(interaction.channel_id))
         elif await self._dm_closed(user_id):
             # Pages and private answers cannot reach them: say so where they are now.
-            await interaction.followup.send(say("discord.dm_closed", interaction.locale),
+            await interaction.followup.send(await self._say(interaction, "discord.dm_closed"),
                                             ephemeral=True)
+
+    async def _say(self, interaction: discord.Interaction, key: str) -> str:
+        """What the adapter says itself: in the member's language, else their circle's, else
+        their Discord client's (also when the database cannot be read)."""
+        try:
+            lang = await self.core.language_for(actor_of(interaction), place_of(interaction))
+        except Exception as exc:
+            log.info("discord: language unknown (%s); the client's is used", type(exc).__name__)
+            lang = None
+        return say(key, lang or interaction.locale)
 
     async def _dm_closed(self, user_id: str) -> bool:
         async with self.core.db.transaction() as s:
@@ -162,7 +172,7 @@ class Interactions:
         in_server = interaction.guild is not None
         if (answer.private or not answer.ok) and in_server and not ephemeral:
             await interaction.edit_original_response(
-                content=say("discord.answered_privately", interaction.locale))
+                content=await self._say(interaction, "discord.answered_privately"))
             await self._followups(interaction, chunks, files, ephemeral=True)
             try:
                 await interaction.delete_original_response()
@@ -220,7 +230,7 @@ class Interactions:
             key = "discord.failed"
             original = getattr(error, "original", error)
             log_failure(log, "discord: an interaction failed", exc=original)
-        text = say(key, interaction.locale)
+        text = await self._say(interaction, key)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)

@@ -21,6 +21,7 @@ def all_features() -> list[Feature]:
         nudges,
         onboarding,
         privacy,
+        repair,
         rotation,
         survey,
     )
@@ -28,7 +29,7 @@ def all_features() -> list[Feature]:
     return [guidance.feature, circles.feature, checkins.feature, onboarding.feature,
             privacy.feature, availability.feature, lifeline.feature, mentorship.feature,
             rotation.feature, meetings.feature, nudges.feature, survey.feature,
-            health.feature]
+            repair.feature, health.feature]
 
 
 def build_features(extra: list[Feature] | None = None) -> Features:

@@ -60,7 +60,7 @@ async def available_set(ctx: Ctx, args: dict[str, Any]) -> str:
     try:
         windows = parse_windows(text)
     except WindowError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(exc.text(ctx.texts)) from None
     row = await availability_of(ctx)
     row.windows = describe(windows)
     if tz is not None:
@@ -122,8 +122,8 @@ async def available_snooze(ctx: Ctx, args: dict[str, Any]) -> str:
     until = _snooze_until(ctx, (args["until"] or "").strip(), row.timezone)
     row.snoozed_until = until
     row.updated_at = ctx.now
-    local = until.astimezone(ZoneInfo(row.timezone))
-    return ctx.t("available.snoozed", until=local.strftime("%a %d %b %H:%M"), tz=row.timezone)
+    return ctx.t("available.snoozed", until=ctx.texts.when(until, row.timezone),
+                 tz=row.timezone)
 
 
 def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
@@ -172,8 +172,8 @@ def _describe(ctx: Ctx, row: Availability) -> str:
                    tz=row.timezone,
                    emergency=ctx.t("available.yes" if row.accept_emergency else "available.no"))]
     if row.snoozed_until is not None and row.snoozed_until > ctx.now:
-        local = row.snoozed_until.astimezone(ZoneInfo(row.timezone))
-        lines.append(ctx.t("available.snoozed", until=local.strftime("%a %d %b %H:%M"),
+        lines.append(ctx.t("available.snoozed",
+                           until=ctx.texts.when(row.snoozed_until, row.timezone),
                            tz=row.timezone))
     now_in = row.enabled and inside_text(row.windows, row.timezone, ctx.now) and not (
         row.snoozed_until is not None and row.snoozed_until > ctx.now)

@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.texts import Texts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_ALIASES = {"daily": tuple(range(7)), "everyday": tuple(range(7)), "all": tuple(range(7)),
@@ -19,7 +23,19 @@ _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 
 
 class WindowError(ValueError):
-    """Its message says what is wrong with the windows and shows the right form."""
+    """What is wrong with the windows and the right form, as a text key and its values (the
+    member reads it in their language: `Texts(lang)(exc.key, **exc.values)`); str() is the
+    English sentence."""
+
+    def __init__(self, key: str, **values: str) -> None:
+        from bot.texts import Texts
+
+        self.key = key
+        self.values = {"form": FORM, **values}
+        super().__init__(Texts()(key, **self.values))
+
+    def text(self, texts: Texts) -> str:
+        return texts(self.key, **self.values)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ FORM = "mon-fri 21:00-02:00, sat-sun any"
 def parse_windows(text: str) -> list[Window]:
     entries = [e.strip() for e in text.replace(";", ",").split(",") if e.strip()]
     if not entries:
-        raise WindowError(f"no windows given; write them like: {FORM}")
+        raise WindowError("err.windows_none")
     windows = [_parse_entry(e) for e in entries]
     return windows
 
@@ -65,10 +81,9 @@ def _parse_entry(entry: str) -> Window:
             return _with_times(tuple(range(7)), words[0], entry)
         if _is_days(words[0]):
             return Window(_parse_days(words[0], entry), None, None)
-        raise WindowError(f'"{entry[:40]}" is not a window; write one like: {FORM}')
+        raise WindowError("err.windows_entry", value=entry[:40])
     if len(words) != 2:
-        raise WindowError(f'"{entry[:40]}" is not a window; write each as days and hours, '
-                          f"like: {FORM}")
+        raise WindowError("err.windows_words", value=entry[:40])
     days = _parse_days(words[0], entry)
     if words[1] in ("any", "always", "anytime", "all-day"):
         return Window(days, None, None)
@@ -102,13 +117,12 @@ def _parse_days(word: str, entry: str) -> tuple[int, ...]:
     idx = []
     for p in parts:
         if p not in _DAY_NAMES:  # "monkey" is not Monday
-            raise WindowError(f'"{p[:20]}" is not a day; use mon, tue, wed, thu, fri, sat, sun '
-                              f"or a range like mon-fri")
+            raise WindowError("err.windows_day", value=p[:20])
         idx.append(_DAY_NAMES[p])
     if len(idx) == 1:
         return (idx[0],)
     if len(idx) != 2:
-        raise WindowError(f'"{word[:20]}" is not a day range; write it like mon-fri')
+        raise WindowError("err.windows_day_range", value=word[:20])
     first, last = idx
     span = (last - first) % 7
     return tuple((first + i) % 7 for i in range(span + 1))
@@ -116,14 +130,13 @@ def _parse_days(word: str, entry: str) -> tuple[int, ...]:
 
 def _with_times(days: tuple[int, ...], word: str, entry: str) -> Window:
     if word.count("-") != 1:
-        raise WindowError(f'"{word[:20]}" is not a time range; write it like 21:00-02:00')
+        raise WindowError("err.windows_time_range", value=word[:20])
     a, b = word.split("-")
     start, end = _parse_time(a), _parse_time(b)
     if start == end and b in ("24", "24:00") and a not in ("24", "24:00"):
         return Window(days, None, None)  # `mon 00:00-24:00`: the whole of Monday
     if start == end:
-        raise WindowError(f'"{word[:20]}" starts and ends at the same time; for all day write '
-                          f"any, as in sat-sun any")
+        raise WindowError("err.windows_same", value=word[:20])
     return Window(days, start, end)
 
 
@@ -135,8 +148,7 @@ def _parse_time(word: str) -> time:
             return time(0, 0)
         if hour < 24 and minute < 60:
             return time(hour, minute)
-    raise WindowError(f'"{word[:10]}" is not a time; use HH:MM from 00:00 to 23:59, '
-                      f"as in mon-fri 21:00-02:00")
+    raise WindowError("err.windows_time", value=word[:10])
 
 
 def _describe_days(days: tuple[int, ...]) -> str:

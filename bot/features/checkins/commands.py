@@ -120,7 +120,7 @@ async def checkins(ctx: Ctx, args: dict[str, Any]) -> Answer:
             who = ctx.t("checkin.someone")
         else:
             who = author.display_name
-        when = c.created_at.astimezone(tz).strftime("%a %H:%M")
+        when = ctx.texts.when(c.created_at, circle.timezone, "EEE HH:mm")
         tag = "" if c.visibility == "circle" else f" ({ctx.t('checkins.tag_' + c.visibility)})"
         if mine and c.anonymous and c.visibility == "circle":
             tag += f" ({ctx.t('checkins.tag_anonymous')})"

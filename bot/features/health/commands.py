@@ -57,7 +57,9 @@ async def health(ctx: Ctx, args: dict[str, Any]) -> Answer:
     summary = "\n".join(lines)
     # Drawing takes a few hundred milliseconds: off the event loop, so other members'
     # commands and the lifeline are not kept waiting.
-    png = await asyncio.to_thread(render_png, title, weeks, labelled,
+    # Each week by the day it starts on in the circle's zone, in the reader's language.
+    days = [ctx.texts.when(w, circle.timezone, "dd MMM") for w in weeks]
+    png = await asyncio.to_thread(render_png, title, days, labelled,
                                   ctx.t("health.fewer_than"))
     return Answer(summary, attachments=(Attachment("health.png", "image/png", png,
                                                    alt=summary),))

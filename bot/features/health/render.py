@@ -4,7 +4,6 @@ state, so drawing in a worker thread is safe."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -15,7 +14,7 @@ _BAR = "#5b8db8"
 _SMALL = "#c9d6e3"
 
 
-def render_png(title: str, weeks: list[datetime], series: list[tuple[str, Series]],
+def render_png(title: str, weeks: list[str], series: list[tuple[str, Series]],
                fewer_than: str) -> bytes:
     """One panel per series, weeks along the bottom; a week held back for privacy shows a
     pale bar marked with the words, so no small number can be read off the picture."""
@@ -24,7 +23,7 @@ def render_png(title: str, weeks: list[datetime], series: list[tuple[str, Series
     FigureCanvasAgg(fig)
     axes = fig.subplots(max(len(series), 1), 1, sharex=True, squeeze=False)[:, 0]
     x = list(range(len(weeks)))
-    labels = [w.strftime("%d %b") for w in weeks]
+    labels = weeks  # each week's first day, as the reader writes it
     for ax, (label, s) in zip(axes, series, strict=False):
         values = [v or 0.0 for v in s.values]
         if s.kind == "count":
@@ -44,6 +43,8 @@ def render_png(title: str, weeks: list[datetime], series: list[tuple[str, Series
         ax.set_title(label, fontsize=9, loc="left")
         if s.kind == "seconds":
             ax.set_ylabel("s", fontsize=8)
+        elif s.kind == "score":
+            ax.set_ylim(0, 105)  # a score is read against its whole range
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=7)
     step = max(1, len(x) // 13)

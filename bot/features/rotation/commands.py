@@ -25,10 +25,10 @@ from bot.features.rotation.models import (
     RotationSeat,
     RotationSwap,
 )
-from bot.features.rotation.pauses import pauses_until
 from bot.features.rotation.payloads import SwapLapse
-from bot.features.rotation.selection import Candidate, Term, away_too_long, balance, eligible
+from bot.features.rotation.selection import Candidate, Term, away_too_long, eligible
 from bot.features.rotation.settings import RotationSettings
+from bot.features.rotation.spread import service_of
 from bot.features.rotation.terms import MAX_WEEKS, parse_period
 from bot.membership import circles_of
 from bot.recurring import next_occurrence
@@ -84,9 +84,9 @@ async def roles_show(ctx: Ctx, args: dict[str, Any]) -> str:
                    terms=_terms(t, role, settings), handbook=s.handbook(t, role))]
         if role.term:
             lines.append(t("rotation.role_now", holders=of(role, SERVING),
-                           end=s.when(role.term_end, tz)))
+                           end=s.when(role.term_end, tz, t)))
         lines.append(t("rotation.role_next", holders=of(role, PLANNED),
-                       start=s.when(role.term_end, tz)))
+                       start=s.when(role.term_end, tz, t)))
         return "\n".join(lines)
     lines = [t("rotation.show_head", circle=circle.name, tz=tz)]
     for role in roles:
@@ -94,9 +94,9 @@ async def roles_show(ctx: Ctx, args: dict[str, Any]) -> str:
                   "next": of(role, PLANNED)}
         if role.term:
             lines.append(t("rotation.show_line", holders=of(role, SERVING),
-                           end=s.when(role.term_end, tz), **values))
+                           end=s.when(role.term_end, tz, t), **values))
         else:
-            lines.append(t("rotation.show_first", start=s.when(role.term_end, tz), **values))
+            lines.append(t("rotation.show_first", start=s.when(role.term_end, tz, t), **values))
     if not await s.steward_assigned(ctx.session, circle.id) and circle.founder_person_id:
         founder = await ctx.session.get(Person, circle.founder_person_id)
         if founder is not None:
@@ -146,9 +146,9 @@ async def roles_define(ctx: Ctx, args: dict[str, Any]) -> str:
     await s.schedule_tick(ctx, circle, [*roles, role])
     ct = ctx.circle_texts()
     ctx.post(circle, ct("rotation.defined_post", role=name, terms=_terms(ct, role, settings),
-                        start=s.when(first, circle.timezone),
+                        start=s.when(first, circle.timezone, ct),
                         handbook=role.description or ""))
-    return ctx.t("rotation.defined", role=name, start=s.when(first, circle.timezone))
+    return ctx.t("rotation.defined", role=name, start=s.when(first, circle.timezone, ctx.texts))
 
 
 @feature.command("roles remove",
@@ -214,7 +214,8 @@ async def roles_skip(ctx: Ctx, args: dict[str, Any]) -> str:
     serving = seat.state == SERVING
     await s.release(ctx, circle, seat, person.display_name)
     return ctx.t("rotation.skipped_now" if serving else "rotation.skipped_next",
-                 role=s.label(ctx.texts, role), start=s.when(seat.starts_at, circle.timezone))
+                 role=s.label(ctx.texts, role),
+                 start=s.when(seat.starts_at, circle.timezone, ctx.texts))
 
 
 @feature.command("roles balance", who=Who.MEMBER)
@@ -224,24 +225,12 @@ async def roles_balance(ctx: Ctx, args: dict[str, Any]) -> Answer:
     await s.ensure_roles(ctx, circle)
     settings = ctx.section(RotationSettings)
     since = ctx.now - s.YEAR
-    members = (await ctx.session.execute(
-        select(Member.id, Member.joined_at).where(Member.circle_id == circle.id))).all()
-    paused = await pauses_until(ctx.session, [m for m, _ in members], ctx.now)
-    # Those who could serve: past their newcomer days and not paused. A newcomer's zero is
-    # not unevenness.
-    able = [m for m, joined in members
-            if joined + timedelta(days=settings.newcomer_days) <= ctx.now and m not in paused]
-    given = dict((await ctx.session.execute(
-        select(RotationSeat.member_id, func.count())
-        .where(RotationSeat.circle_id == circle.id, RotationSeat.member_id.in_(able),
-               RotationSeat.state.in_((SERVING, SERVED)), RotationSeat.starts_at > since)
-        .group_by(RotationSeat.member_id))).all())
+    score, able = (await service_of(ctx, circle, ctx.now)).score(ctx.now)
     total = (await ctx.session.execute(
         select(func.count()).select_from(RotationSeat)
         .where(RotationSeat.circle_id == circle.id, RotationSeat.filled.is_(True),
                RotationSeat.state.in_((SERVING, SERVED)), RotationSeat.starts_at > since)
     )).scalar_one()
-    score = balance([given.get(m, 0) for m in able])
     t = ctx.texts
     if score is None:
         lines = [t("rotation.balance_none", circle=circle.name)]
@@ -270,7 +259,7 @@ async def _history(ctx: Ctx, circle: Circle, member: Member) -> str:
         role = roles.get(seat.role_id) if seat.role_id else None
         lines.append(t(f"rotation.history_{seat.state}",
                        role=s.label(t, role) if role else seat.role_name,
-                       start=s.when(seat.starts_at, tz), end=s.when(seat.ends_at, tz)))
+                       start=s.when(seat.starts_at, tz, t), end=s.when(seat.ends_at, tz, t)))
     return "\n".join(lines)
 
 
@@ -483,7 +472,7 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> str:
         if away_too_long(away, term):  # no roles while away; a short pause keeps the seat
             passed.append(s.label(ctx.texts, roles[seat.role_id]))
             await s.release(ctx, circle, seat, person.display_name)
-    lines = [ctx.t("rotation.paused", circle=circle.name, until=s.when(until, tz), tz=tz)
+    lines = [ctx.t("rotation.paused", circle=circle.name, until=s.when(until, tz, ctx.texts), tz=tz)
              if until else ctx.t("rotation.paused_open", circle=circle.name)]
     if passed:
         lines.append(ctx.t("rotation.paused_passed", roles=", ".join(passed)))

@@ -97,7 +97,7 @@ async def _info(ctx: Ctx) -> list[str]:
     t = ctx.texts
     if all(r.term == 0 for r in roles):
         return [t("rotation.info_first", start=s.when(min(r.term_end for r in roles),
-                                                      circle.timezone))]
+                                                      circle.timezone, t))]
     seats = await s.seats_where(ctx, RotationSeat.circle_id == circle.id,
                                 RotationSeat.state == SERVING)
     names = await s.people(ctx, (x.member_id for x in seats))
@@ -108,7 +108,7 @@ async def _info(ctx: Ctx) -> list[str]:
         for r in roles if r.term)
     return [t("rotation.info_serving", roles=serving),
             t("rotation.info_next", start=s.when(min(r.term_end for r in roles),
-                                                 circle.timezone))]
+                                                 circle.timezone, t))]
 
 
 @feature.stewards

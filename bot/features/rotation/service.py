@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,8 +75,8 @@ def find_role(roles: Iterable[RotationRole], text: str) -> RotationRole | None:
     return next((r for r in roles if wanted in names_of(r)), None)
 
 
-def when(instant: datetime, timezone: str) -> str:
-    return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M")
+def when(instant: datetime, timezone: str, t: Texts) -> str:
+    return t.when(instant, timezone)
 
 
 async def timezone_of(ctx: Ctx, member_id: int, circle: Circle) -> str:
@@ -270,7 +269,7 @@ async def draw_first_plans(ctx: Ctx, circle: Circle, roles: list[RotationRole]) 
     names = await people(ctx, (s.member_id for _, seats in drawn for s in seats))
     start = min(role.term_end for role, _ in drawn)
     lines = [t("rotation.first_plan_head", circle=circle.name,
-               start=when(start, circle.timezone))]
+               start=when(start, circle.timezone, t))]
     for role, seats in drawn:
         lines.append(t("rotation.plan_line", role=label(t, role),
                        holders=holders(t, seats, names), handbook=handbook(t, role)))
@@ -366,7 +365,7 @@ async def _announce(ctx: Ctx, circle: Circle, started: list[Started],
     for item in started:
         lines.append(t("rotation.term_line", role=label(t, item.role),
                        holders=holders(t, item.seats, names),
-                       end=when(item.role.term_end, circle.timezone),
+                       end=when(item.role.term_end, circle.timezone, t),
                        next=holders(t, item.next, names), handbook=handbook(t, item.role)))
     if any(s.member_id is None for s in seats):
         lines.append(t("rotation.open_note", days=settings.newcomer_days))
@@ -385,7 +384,7 @@ async def tell_holder(ctx: Ctx, circle: Circle, role: RotationRole, seat: Rotati
     tz = await timezone_of(ctx, seat.member_id, circle)
     t = ctx.texts_for(person, circle)
     ctx.dm(person, t("rotation.you_serve", role=label(t, role), circle=circle.name,
-                     end=when(seat.ends_at, tz), tz=tz, handbook=handbook(t, role)),
+                     end=when(seat.ends_at, tz, t), tz=tz, handbook=handbook(t, role)),
            label=f"rotation-serve:{seat.id}")
 
 
@@ -421,7 +420,7 @@ async def fill_open_seats(ctx: Ctx, circle: Circle, roles: list[RotationRole]) -
             t = ctx.circle_texts(circle)
             ctx.post(circle, t("rotation.filled_now" if serving else "rotation.filled_next",
                                role=label(t, role), name=person.display_name,
-                               start=when(start, circle.timezone)),
+                               start=when(start, circle.timezone, t)),
                      label=f"rotation-fill:{seat.id}")
             if serving:
                 await tell_holder(ctx, circle, role, seat, person)
@@ -452,10 +451,10 @@ async def release(ctx: Ctx, circle: Circle, seat: RotationSeat, name: str | None
     phase = "now" if serving else "next"
     if new.member_id is None:
         text = t(f"rotation.refill_open_{phase}", role=label(t, role),
-                 start=when(start, circle.timezone))
+                 start=when(start, circle.timezone, t))
     else:
         values = {"role": label(t, role), "new": names[new.member_id].display_name,
-                  "start": when(start, circle.timezone)}
+                  "start": when(start, circle.timezone, t)}
         text = (t(f"rotation.refilled_{phase}", old=name, **values) if name
                 else t(f"rotation.refilled_{phase}_anon", **values))
     ctx.post(circle, text, label=f"rotation-refill:{seat.id}")
@@ -474,6 +473,18 @@ async def cancel_swaps(ctx: Ctx, seat_ids: list[int]) -> None:
                                        or_(RotationSwap.from_seat_id.in_(seat_ids),
                                            RotationSwap.to_seat_id.in_(seat_ids)))
             .values(state="cancelled"))
+
+
+async def role_holders(session: AsyncSession, circle_id: int,
+                       builtin: str) -> list[tuple[Member, Person]]:
+    """Who holds one of the default roles this term (the repair team, for `repair`)."""
+    return [(m, p) for m, p in (await session.execute(
+        select(Member, Person).join(Person, Person.id == Member.person_id)
+        .join(RotationSeat, RotationSeat.member_id == Member.id)
+        .join(RotationRole, RotationRole.id == RotationSeat.role_id)
+        .where(RotationSeat.circle_id == circle_id, RotationSeat.state == SERVING,
+               RotationRole.builtin == builtin)
+        .order_by(RotationSeat.seat, RotationSeat.id))).all()]
 
 
 async def steward_assigned(session: AsyncSession, circle_id: int) -> bool:

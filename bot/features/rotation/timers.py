@@ -32,7 +32,7 @@ async def remind(ctx: Ctx, p: Remind) -> None:
     t = ctx.texts_for(person, circle)
     # Not worth sending once the term has begun (the term's own DM says it then).
     ctx.dm(person, t("rotation.reminder", role=s.label(t, role), circle=circle.name,
-                     start=s.when(seat.starts_at, tz), tz=tz, handbook=s.handbook(t, role)),
+                     start=s.when(seat.starts_at, tz, t), tz=tz, handbook=s.handbook(t, role)),
            label=f"remind:{seat.id}:{p.member_id}:{p.days}", expires_at=seat.starts_at)
 
 
