@@ -11,6 +11,7 @@ from adapters.console import ConsoleSession
 from bot.features.checkins.models import Checkin
 from bot.features.lifeline.models import LifelineRequest
 from bot.features.repair.models import RepairRequest
+from bot.features.survey.models import PulseAnswer
 from bot.refs import Invocation, Place
 from storage.models import Base
 from tests.conftest import run_lines
@@ -33,6 +34,9 @@ STORY = """
 @bob dm> ack
 @bob dm> repair request about:@carol bobs repair note
 @bob dm> repair confirm
+@bob dm> mentor offer 2 housing
+@alice> survey open
+@bob dm> survey answer 1 1 4
 """
 
 
@@ -57,6 +61,9 @@ async def test_export_holds_everything_of_the_member_and_nothing_of_anyone_else(
     [repair] = data["repair"]["repair_requests"]
     assert repair["note"] == "bobs repair note" and repair["state"] == "convened"
     assert [h["state"] for h in repair["history"]] == ["open", "convened"]
+    assert data["mentorship"]["offers"][0]["tags"] == ["housing"]
+    # The answer itself was never linked to bob; that he answered (while open) is his.
+    assert data["survey"] == {"open_surveys_answered": [{"survey": 1, "questions": 1}]}
     dumped = json.dumps(data)
     assert "carol" not in dumped.lower()  # not her name, her words, nor her call
 
@@ -71,7 +78,8 @@ async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
         async with core.db.transaction() as s:
             return tuple([(await s.execute(select(func.count()).select_from(table))
                            ).scalar_one()
-                          for table in (Checkin, LifelineRequest, RepairRequest)])
+                          for table in (Checkin, LifelineRequest, RepairRequest,
+                                        PulseAnswer)])
 
     before = await counts()
     said = await run_lines(console, "@bob dm> me forget")

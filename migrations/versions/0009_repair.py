@@ -1,7 +1,7 @@
 """repair: repair requests and who each one convenes
 
 Revision ID: repair1
-Revises: rotation1
+Revises: standby1
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = 'repair1'
-down_revision: str | None = 'rotation1'
+down_revision: str | None = 'standby1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
