@@ -19,7 +19,7 @@ from bot.texts import Texts
 from bot.timezones import resolve_timezone
 
 _QUOTES = {'"': '"', "“": "”", "„": "“", "”": "”"}
-_NAMED = re.compile(r"^([A-Za-z_]+):(.*)$", re.DOTALL)
+_NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(.*)$", re.DOTALL)
 _YES = {"yes", "y", "true", "on", "1"}
 _NO = {"no", "n", "false", "off", "0"}
 MAX_LINE = 8000

@@ -94,6 +94,9 @@ async def test_circle_info_and_settings(console: ConsoleSession) -> None:
     assert "Changed: timezone, retention_days, crisis_resources." in changed[0]
     assert "timezone: America/New_York" in changed[0]
     assert "crisis_resources: Call 988 (US); Samaritans 116 123 (UK)" in changed[0]
+    # A setting whose name holds digits is a name too, not the start of a note.
+    changed = await run_lines(console, "@alice> circle settings pages_per_15_minutes:5")
+    assert "Changed: pages_per_15_minutes." in changed[0], changed
     # A platform admin of the room is a steward too.
     await console.say("dana", "circle settings step_of_week:4", admin=True)
     assert "Changed: step_of_week." in console.take()[0]
