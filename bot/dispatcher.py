@@ -233,41 +233,85 @@ class Core:
 
     # -- timers -------------------------------------------------------------------------
     async def fire_due(self, limit: int = 50) -> int:
-        """Fire every timer due now; returns how many fired."""
+        """Fire every timer due now; returns how many fired. Lifeline timers are claimed
+        first; the watchdog logs one line for the whole pass."""
         fired = 0
-        while True:
-            now = self.clock.now()
-            claimed = await timers.claim_due(self.db, now, self.owner, limit)
-            if not claimed:
-                return fired
-            for timer in claimed:
-                if await self._fire(timer):
-                    fired += 1
+        watchdog = timers.Watchdog()
+        try:
+            while True:
+                now = self.clock.now()
+                claimed = await timers.claim_due(self.db, now, self.owner, limit)
+                if not claimed:
+                    return fired
+                watchdog.saw(claimed, now)
+                if self.db.dialect == "sqlite":
+                    fired += await self._fire_together(claimed)
+                else:
+                    for timer in claimed:
+                        fired += await self._fire(timer)
+        finally:
+            watchdog.report()
 
-    async def _fire(self, timer: Any) -> bool:
-        kind = self.features.timers.get(timer.kind)
-        now = self.clock.now()
+    async def _fire_together(self, claimed: list[Any]) -> int:
+        """On SQLite, the timers of one claim fire in one transaction, one commit (one fsync)
+        for them all: writes are serial there anyway. Each runs inside its own savepoint, so
+        one that fails is rolled back alone and retried later like any failed timer; the others
+        still commit. If the transaction as a whole fails, each is fired on its own."""
+        failed: list[tuple[Any, Exception]] = []
+        fired = 0
         changed = False
         try:
             async with self.db.transaction() as session:
-                if not await timers.mark_fired(session, timer, self.owner, now):
-                    return False
-                ctx = Ctx(core=self, session=session, now=now,
-                          out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
-                          timer_due=timer.due_at)
-                if kind is None:
-                    log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
-                else:
-                    await kind.handler(ctx, _payload(kind.payload, timer.payload))
-                await session.flush()
-                changed = ctx.timers_changed
+                for timer in claimed:
+                    try:
+                        async with session.begin_nested():
+                            done, timers_changed = await self._run_timer(session, timer)
+                    except Exception as exc:
+                        failed.append((timer, exc))
+                        continue
+                    fired += done
+                    changed |= timers_changed
         except Exception as exc:
-            log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind,
-                        exc=exc)
-            await timers.release_after_error(self.db, timer, self.owner, now, type(exc).__name__)
-            return False
+            log_failure(log, "firing %d timers together failed; firing each alone",
+                        len(claimed), exc=exc)
+            return sum([await self._fire(timer) for timer in claimed])
         self._committed(changed)
-        return True
+        for timer, exc in failed:
+            await self._failed_timer(timer, exc)
+        return fired
+
+    async def _fire(self, timer: Any) -> bool:
+        try:
+            async with self.db.transaction() as session:
+                fired, changed = await self._run_timer(session, timer)
+        except Exception as exc:
+            await self._failed_timer(timer, exc)
+            return False
+        if fired:
+            self._committed(changed)
+        return fired
+
+    async def _run_timer(self, session: Any, timer: Any) -> tuple[bool, bool]:
+        """Mark the timer fired (only if our lease still holds) and run its handler, in the
+        caller's transaction; returns whether it fired and whether it changed timers."""
+        now = self.clock.now()
+        if not await timers.mark_fired(session, timer, self.owner, now):
+            return False, False
+        kind = self.features.timers.get(timer.kind)
+        ctx = Ctx(core=self, session=session, now=now,
+                  out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
+                  timer_due=timer.due_at)
+        if kind is None:
+            log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
+        else:
+            await kind.handler(ctx, _payload(kind.payload, timer.payload))
+        await session.flush()
+        return True, ctx.timers_changed
+
+    async def _failed_timer(self, timer: Any, exc: Exception) -> None:
+        log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind, exc=exc)
+        await timers.release_after_error(self.db, timer, self.owner, self.clock.now(),
+                                         type(exc).__name__)
 
     async def next_due_at(self) -> Any:
         return await timers.next_due_at(self.db)

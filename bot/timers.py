@@ -74,13 +74,30 @@ async def claim_due(db: Database, now: datetime, owner: str, limit: int = 50) ->
             .returning(Timer)
             .execution_options(synchronize_session=False)
         )).scalars().all()
-    rows = sorted(rows, key=lambda t: (t.priority, t.due_at, t.id))
-    late = [t for t in rows if now - t.due_at > LATE_AFTER]
-    if late:  # one line per pass: a backlog of thousands must not flood the log
-        worst = max(late, key=lambda t: now - t.due_at)
-        log.warning("timer watchdog: %d timer(s) fired late, the latest %.0f s (%s, %s)",
-                    len(late), (now - worst.due_at).total_seconds(), worst.kind, worst.key)
-    return rows
+    return sorted(rows, key=lambda t: (t.priority, t.due_at, t.id))
+
+
+class Watchdog:
+    """Timers that fire more than LATE_AFTER after they were due, counted over one pass of the
+    due loop and logged as one line at its end: a backlog of thousands must not flood the log."""
+
+    def __init__(self) -> None:
+        self.late = 0
+        self.worst: tuple[timedelta, str, str] | None = None
+
+    def saw(self, claimed: list[Timer], now: datetime) -> None:
+        for t in claimed:
+            delay = now - t.due_at
+            if delay > LATE_AFTER:
+                self.late += 1
+                if self.worst is None or delay > self.worst[0]:
+                    self.worst = (delay, t.kind, t.key)
+
+    def report(self) -> None:
+        if self.worst is not None:
+            delay, kind, key = self.worst
+            log.warning("timer watchdog: %d timer(s) fired late, the latest %.0f s (%s, %s)",
+                        self.late, delay.total_seconds(), kind, key)
 
 
 async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datetime) -> bool:
