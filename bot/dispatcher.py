@@ -4,6 +4,7 @@ and fires due timers the same way."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -245,7 +246,9 @@ class Core:
                     return fired
                 watchdog.saw(claimed, now)
                 if self.db.dialect == "sqlite":
-                    fired += await self._fire_together(claimed)
+                    # Lifeline timers commit first and on their own, not after a backlog's.
+                    for _, group in itertools.groupby(claimed, key=lambda t: t.priority):
+                        fired += await self._fire_together(list(group))
                 else:
                     for timer in claimed:
                         fired += await self._fire(timer)
