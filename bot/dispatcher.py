@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.context import Ctx, UserError
 from bot.feature import Features
 from bot.logs import log_failure
-from bot.membership import circle_for_room, circles_of, member_of, person_for
+from bot.membership import circle_for_room, member_of, memberships_of, person_for
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
 from bot.refs import Invocation, Place, UserRef
@@ -192,18 +192,22 @@ class Core:
         person = ctx.person
         assert person is not None
         circle: Circle | None
+        member: Member | None = None
         if place.room is not None:
             circle = await circle_for_room(ctx.session, place.room.platform, place.room.id)
-        else:
-            circle = await self._circle_from_dm(ctx, person, inv.named.get(CIRCLE_ARG.name),
-                                                required=command.who is not Who.ANYONE)
+            if circle is not None:
+                member = await member_of(ctx.session, circle, person)
+        else:  # the person's own circles come with their memberships
+            circle, member = await self._circle_from_dm(
+                ctx, person, inv.named.get(CIRCLE_ARG.name),
+                required=command.who is not Who.ANYONE)
         if circle is None:
             if command.who is Who.ANYONE:
                 return
             raise UserError(t("err.no_circle_here"))
         ctx.circle = circle
         ctx.texts = Texts(person.language or circle.language)
-        ctx.member = await member_of(ctx.session, circle, person)
+        ctx.member = member
         if command.who is Who.STEWARD:  # more queries, only where they matter
             ctx.is_steward = place.actor_is_room_admin or (
                 ctx.member is not None and person.id in {
@@ -214,23 +218,23 @@ class Core:
             raise UserError(ctx.t("err.not_steward", command=command.path))
 
     async def _circle_from_dm(self, ctx: Ctx, person: Person, wanted: str | None,
-                              required: bool) -> Circle | None:
-        mine = await circles_of(ctx.session, person)
+                              required: bool) -> tuple[Circle | None, Member | None]:
+        mine = await memberships_of(ctx.session, person)
         if wanted:
-            for c in mine:
+            for c, m in mine:
                 if c.name.lower() == wanted.strip().lower():
-                    return c
+                    return c, m
             raise UserError(ctx.t("err.unknown_circle", name=wanted[:80],
-                                  names=", ".join(c.name for c in mine) or "-"))
+                                  names=", ".join(c.name for c, _ in mine) or "-"))
         if len(mine) == 1:
             return mine[0]
         if not mine:
             if required:
                 raise UserError(ctx.t("err.no_circles"))
-            return None
+            return None, None
         if required:
-            raise UserError(ctx.t("err.which_circle", names=", ".join(c.name for c in mine)))
-        return None
+            raise UserError(ctx.t("err.which_circle", names=", ".join(c.name for c, _ in mine)))
+        return None, None
 
     # -- timers -------------------------------------------------------------------------
     async def fire_due(self, limit: int = 50) -> int:
@@ -256,50 +260,47 @@ class Core:
             watchdog.report()
 
     async def _fire_together(self, claimed: list[Any]) -> int:
-        """On SQLite, the timers of one claim fire in one transaction, one commit (one fsync)
-        for them all: writes are serial there anyway. Each runs inside its own savepoint, so
-        one that fails is rolled back alone and retried later like any failed timer; the others
-        still commit. If the transaction as a whole fails, each is fired on its own."""
-        failed: list[tuple[Any, Exception]] = []
+        """On SQLite, the timers of one claim fire in one transaction: one commit (one fsync)
+        and one compare-and-set for them all, since writes there are serial anyway. If any of
+        them fails, nothing of that transaction is kept and each is fired again on its own,
+        in its own transaction, as before: the one that fails is retried later, the others
+        commit (their handlers only write rows, so running one twice is harmless)."""
+        now = self.clock.now()
         fired = 0
         changed = False
         try:
             async with self.db.transaction() as session:
+                mine = await timers.mark_all_fired(session, claimed, self.owner, now)
                 for timer in claimed:
-                    try:
-                        async with session.begin_nested():
-                            done, timers_changed = await self._run_timer(session, timer)
-                    except Exception as exc:
-                        failed.append((timer, exc))
-                        continue
-                    fired += done
-                    changed |= timers_changed
+                    if timer.id in mine:
+                        changed |= await self._handle(session, timer, now)
+                        fired += 1
+                await session.flush()
         except Exception as exc:
-            log_failure(log, "firing %d timers together failed; firing each alone",
-                        len(claimed), exc=exc)
+            log.info("firing %d timers together failed (%s); firing each alone",
+                     len(claimed), type(exc).__name__)
             return sum([await self._fire(timer) for timer in claimed])
         self._committed(changed)
-        for timer, exc in failed:
-            await self._failed_timer(timer, exc)
         return fired
 
     async def _fire(self, timer: Any) -> bool:
+        now = self.clock.now()
         try:
             async with self.db.transaction() as session:
-                fired, changed = await self._run_timer(session, timer)
+                # Compare-and-set: only the lease holder fires it.
+                if not await timers.mark_fired(session, timer, self.owner, now):
+                    return False
+                changed = await self._handle(session, timer, now)
+                await session.flush()
         except Exception as exc:
             await self._failed_timer(timer, exc)
             return False
-        if fired:
-            self._committed(changed)
-        return fired
+        self._committed(changed)
+        return True
 
-    async def _run_timer(self, session: Any, timer: Any) -> tuple[bool, bool]:
-        """Mark the timer fired (only if our lease still holds) and run its handler, in the
-        caller's transaction; returns whether it fired and whether it changed timers."""
-        now = self.clock.now()
-        if not await timers.mark_fired(session, timer, self.owner, now):
-            return False, False
+    async def _handle(self, session: Any, timer: Any, now: datetime) -> bool:
+        """Run the timer's handler in the caller's transaction; returns whether it changed
+        timers."""
         kind = self.features.timers.get(timer.kind)
         ctx = Ctx(core=self, session=session, now=now,
                   out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
@@ -308,8 +309,7 @@ class Core:
             log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
         else:
             await kind.handler(ctx, _payload(kind.payload, timer.payload))
-        await session.flush()
-        return True, ctx.timers_changed
+        return ctx.timers_changed
 
     async def _failed_timer(self, timer: Any, exc: Exception) -> None:
         log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind, exc=exc)

@@ -37,6 +37,20 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def schedule_many(session: AsyncSession, now: datetime,
+                        timers: list[tuple[str, datetime, str, dict[str, Any], bool]]) -> None:
+    """Several timers (kind, due_at, key, payload, urgent) in one INSERT ... ON CONFLICT DO
+    NOTHING: each is added unless its key exists."""
+    if not timers:
+        return
+    rows = [{"key": key, "kind": kind, "payload": payload, "due_at": due_at,
+             "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
+            for kind, due_at, key, payload, urgent in timers]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(Timer).values(rows)
+                          .on_conflict_do_nothing(index_elements=["key"]))
+
+
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:
     if keys:
         await session.execute(
@@ -108,6 +122,18 @@ async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datet
         .values(fired_at=now, lease_owner=None, lease_until=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_all_fired(session: AsyncSession, claimed: list[Timer], owner: str,
+                         now: datetime) -> set[int]:
+    """mark_fired for a whole claim in one statement; returns the ids still ours."""
+    rows = await session.execute(
+        update(Timer)
+        .where(Timer.id.in_([t.id for t in claimed]), Timer.lease_owner == owner, *_pending())
+        .values(fired_at=now, lease_owner=None, lease_until=None)
+        .returning(Timer.id)
+        .execution_options(synchronize_session=False))
+    return set(rows.scalars())
 
 
 async def release_after_error(db: Database, timer: Timer, owner: str, now: datetime,

@@ -1,5 +1,5 @@
 """The due loop: the timers of one claim fire together on SQLite, yet one that fails is retried
-alone and loses none of the others; lifeline timers are claimed before a backlog; the
+later and loses none of the others; lifeline timers are claimed before a backlog; the
 watchdog writes one line per pass."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ async def test_a_failing_timer_is_retried_alone_and_the_others_commit(
         FAILING.add("two")
         await _schedule(core, ["one", "two", "three"], timedelta(seconds=1))
         assert await core.fire_due() == 2
-        assert await _said(core) == ["one", "three"]  # "two"'s row went with its savepoint
+        assert await _said(core) == ["one", "three"]  # "two"'s row was rolled back
         async with core.db.transaction() as s:
             two = (await s.execute(select(Timer).where(Timer.key == "say:two"))).scalar_one()
         assert two.fired_at is None and two.lease_owner is None
