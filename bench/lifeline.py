@@ -1,7 +1,7 @@
 """Lifeline benchmark: how fast `call` commits its first page, and how late wave timers fire.
 
-    /work/venv/bin/python bench/lifeline.py [--circles 1000 --members 20000 --requests 1000
-                                             --concurrent 200 --db PATH] [--quick]
+    python bench/lifeline.py [--circles 1000 --members 20000 --requests 1000 --concurrent 200
+                              --backlog 10000 --postgres URL --db PATH] [--quick]
 
 1. Builds a fresh SQLite file through the real migrations with N circles of 20 members whose
    availability (windows in 10 timezones) leaves half of them reachable at the simulated
@@ -10,12 +10,16 @@
 2. `call` -> first page committed: the wall time of `Core.handle_text("call", ...)` in DM. The
    first wave's LifelinePage and priority-0 outbox rows commit in that call's own transaction
    (bot/features/lifeline: call_open -> next_wave -> _page inside Core.invoke's transaction), which
-   the bench checks after every call from a separate sqlite3 connection.
+   the bench checks after every call from a separate connection. With --postgres, the same
+   calls on a fresh PostgreSQL database, printed beside.
 3. Wave-timer lateness: M requests opened at the same fake instant (concurrently), the fake
    clock set to their wave deadline, then one `Core.fire_due()` pass; for each wave timer, the
-   real time from the start of the pass to the commit of its pages.
-4. Baseline from the same run and disk: raw stdlib sqlite3 INSERT+COMMIT (same pragmas), and
-   the same through storage.db.Database (SQLAlchemy + aiosqlite), the floor of any core commit.
+   real time from the start of the pass to the commit of its pages. Then again with --backlog
+   overdue onboarding timers queued (due before the waves), and the watchdog's log lines.
+4. Start-up drain: --backlog overdue onboarding timers, the core opened, one fire_due() pass.
+5. Baselines from the same run and disk: raw stdlib sqlite3 INSERT+COMMIT with
+   synchronous=FULL (the store's default; the goals are ratios to it) and NORMAL, and one
+   INSERT through storage.db.Database, the floor of any core commit.
 
 The core runs on an injected FakeClock (deterministic windows); durations use a real clock.
 """
@@ -27,6 +31,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+import os
 import re
 import shutil
 import sqlite3
@@ -34,13 +39,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, event, insert, literal, text, update
+from sqlalchemy.engine import make_url
 
 from bot.app import open_core
 from bot.clock import FakeClock, parse_instant
@@ -392,12 +399,15 @@ async def open_bench_core(url: str, clock: FakeClock) -> Core:
     return await open_core(Settings(), clock, db=Database(url))
 
 
-async def measure_calls(url: str, path: Path, requests: int) -> tuple[Stat, int, int]:
-    """Sequential calls in distinct circles; returns latencies, statements per call, pages."""
+async def measure_calls(url: str, path: Path | None, requests: int) -> tuple[Stat, int, int]:
+    """Sequential calls in distinct circles; returns latencies, statements per call, pages.
+    Each call's page is read back from another connection (a file reader on SQLite, a second
+    engine on PostgreSQL): only committed rows count."""
     clock = FakeClock(INSTANT)
     core = await open_bench_core(url, clock)
     counter = StatementCounter(core.db)
-    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if path else None
+    other = None if path else Database(url)
     latencies: list[float] = []
     statements: list[int] = []
     pages = 0
@@ -410,11 +420,80 @@ async def measure_calls(url: str, path: Path, requests: int) -> tuple[Stat, int,
             latencies.append(time.perf_counter() - start)
             statements.append(counter.count - before)
             assert reply.ok, reply.text
-            pages += check_first_page(reader, reply.text)
+            if reader is not None:
+                pages += check_first_page(reader, reply.text)
+            else:
+                assert other is not None
+                pages += await check_first_page_pg(other, reply.text)
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
+        if other is not None:
+            await other.dispose()
         await core.db.dispose()
     return Stat("call -> first page committed", latencies), round(pct(statements, 50)), pages
+
+
+async def check_first_page_pg(db: Database, reply_text: str) -> int:
+    m = _REQUEST.search(reply_text)
+    assert m, f"no request id in the reply: {reply_text[:200]!r}"
+    async with db.transaction() as s:
+        pages = (await s.execute(text(
+            "SELECT count(*) FROM lifeline_pages p JOIN outbox o ON o.key = p.outbox_key "
+            "WHERE p.request_id = :r AND o.priority = 0 AND o.kind = 'dm'"),
+            {"r": int(m.group(1))})).scalar_one()
+    assert pages >= 1, f"request {m.group(1)}: no committed page with a priority-0 DM"
+    return int(pages)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+@asynccontextmanager
+async def pg_database(admin_url: str) -> AsyncIterator[str]:
+    """A fresh database on the server of `admin_url`, dropped afterwards."""
+    import asyncpg
+
+    url = make_url(admin_url)
+    name = f"peercircle_bench_{uuid.uuid4().hex[:12]}"
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def build_fixture_pg(url: str, circles: int) -> None:
+    db = await build_fixture(url, circles)
+    try:
+        async with db.engine.begin() as conn:  # the rows came with their ids
+            for table in ("people", "circles", "members"):
+                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', "
+                                        f"'id'), (SELECT max(id) FROM {table}))"))
+    finally:
+        await db.dispose()
+
+
+async def pg_raw_commits(url: str, n: int) -> Stat:
+    """asyncpg alone: INSERT + COMMIT, one round trip each, the floor of a PostgreSQL commit."""
+    import asyncpg
+
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql")
+                                 .render_as_string(hide_password=False))
+    try:
+        await conn.execute("CREATE TABLE bench_t (id bigserial PRIMARY KEY, v text NOT NULL)")
+        values: list[float] = []
+        for i in range(n):
+            start = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute("INSERT INTO bench_t (v) VALUES ($1)", f"row {i}")
+            values.append(time.perf_counter() - start)
+        return Stat("baseline: raw asyncpg INSERT+COMMIT", values)
+    finally:
+        await conn.close()
 
 
 @dataclass
@@ -426,6 +505,7 @@ class WaveResult:
     fired: int
     pages: int
     outbox: int
+    watchdog_lines: int
 
 
 async def counts(db: Database) -> tuple[int, int]:
@@ -435,7 +515,30 @@ async def counts(db: Database) -> tuple[int, int]:
     return int(pages), int(out)
 
 
-async def measure_waves(url: str, path: Path, concurrent: int) -> WaveResult:
+async def add_backlog(db: Database, circles: int, n: int, due: datetime) -> None:
+    """n overdue onboarding follow-ups (as after days of downtime), spread over the members
+    who joined; each sends its member a DM when it fires."""
+    members = [c * PER_CIRCLE + slot + 1 for c in range(circles) for slot in range(1, PER_CIRCLE)]
+    rows = [_timer(f"bench-backlog:{i}", "onboarding.followup",
+                   {"member_id": members[i % len(members)], "day": 3}, due)
+            for i in range(n)]
+    async with db.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            await conn.execute(insert(Timer.__table__), rows[i:i + 5000])
+
+
+class WatchdogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "watchdog" in record.getMessage():
+            self.lines.append(record.getMessage())
+
+
+async def measure_waves(url: str, path: Path, concurrent: int, circles: int,
+                        backlog: int = 0) -> WaveResult:
     clock = FakeClock(INSTANT)
     core = await open_bench_core(url, clock)
     try:
@@ -462,21 +565,26 @@ async def measure_waves(url: str, path: Path, concurrent: int) -> WaveResult:
                 check_first_page(reader, reply_text)
         finally:
             reader.close()
+        if backlog:  # overdue before the waves fall due: claimed in due order, they'd go first
+            await add_backlog(core.db, circles, backlog, INSTANT - timedelta(days=2))
 
-        # Which request's wave each commit belongs to: _fire runs one timer at a time, so the
-        # handler names the request and the next commit is its.
+        # Which request's wave each commit holds: the handler names its request, and the
+        # next commit takes every wave run since the last one (the timers of one claim may
+        # commit together).
         kind = core.features.timers["lifeline.wave"]
         handler = kind.handler
         current: list[int] = []
         committed: dict[int, float] = {}
 
         async def traced(ctx: Any, payload: Any) -> None:
-            current[:] = [payload.request_id]
+            current.append(payload.request_id)
             await handler(ctx, payload)
 
         def on_commit(_timers_changed: bool) -> None:
-            if current:
-                committed[current.pop()] = time.perf_counter()
+            now = time.perf_counter()
+            for request_id in current:
+                committed[request_id] = now
+            current.clear()
 
         core.features.timers["lifeline.wave"] = dataclasses.replace(kind, handler=traced)
         core.on_commit(on_commit)
@@ -484,24 +592,58 @@ async def measure_waves(url: str, path: Path, concurrent: int) -> WaveResult:
         # The waves fall due together (the hourly housekeeping timer may be due too).
         due = INSTANT + timedelta(minutes=LifelineSettings().wave_minutes)
         clock.set(due)
+        watchdog = WatchdogLines()
+        logging.getLogger("bot.timers").addHandler(watchdog)
         start = time.perf_counter()
-        fired = await core.fire_due()
+        try:
+            fired = await core.fire_due()
+        finally:
+            logging.getLogger("bot.timers").removeHandler(watchdog)
         fire_wall = time.perf_counter() - start
         pages_after, outbox_after = await counts(core.db)
         assert len(committed) == concurrent, (len(committed), concurrent)
         return WaveResult(Stat("call, while M open at once", [d for d, _ in opened]), open_wall,
                           Stat("wave timer lateness", [t - start for t in committed.values()]),
                           fire_wall, fired, pages_after - pages_before,
-                          outbox_after - outbox_before)
+                          outbox_after - outbox_before, len(watchdog.lines))
     finally:
         await core.db.dispose()
 
 
-def raw_commits(path: Path, n: int) -> Stat:
+@dataclass
+class Drain:
+    timers: int
+    wall: float
+    fired: int
+    watchdog_lines: int
+
+
+async def measure_drain(url: str, circles: int, backlog: int) -> Drain:
+    """Start-up after downtime: `backlog` overdue onboarding follow-ups, the core opened, one
+    fire_due() pass (what the runtime's first tick runs)."""
+    db = Database(url)
+    await add_backlog(db, circles, backlog, INSTANT - timedelta(days=2))
+    await db.dispose()
+    watchdog = WatchdogLines()
+    logging.getLogger("bot.timers").addHandler(watchdog)
+    try:
+        start = time.perf_counter()
+        core = await open_bench_core(url, FakeClock(INSTANT))
+        try:
+            fired = await core.fire_due()
+        finally:
+            await core.db.dispose()
+        wall = time.perf_counter() - start
+    finally:
+        logging.getLogger("bot.timers").removeHandler(watchdog)
+    return Drain(backlog, wall, fired, len(watchdog.lines))
+
+
+def raw_commits(path: Path, n: int, synchronous: str = "FULL") -> Stat:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
         values: list[float] = []
         for i in range(n):
@@ -556,11 +698,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--db", type=Path, default=None,
                     help="fixture file to create and keep (must not exist); default: a "
                     "temporary file, removed afterwards")
+    ap.add_argument("--backlog", type=int, default=10_000,
+                    help="overdue onboarding timers: drained at start-up, and queued beside "
+                    "the waves")
+    ap.add_argument("--postgres", metavar="URL", default=None,
+                    help="also run the sequential calls on PostgreSQL (postgresql+asyncpg://"
+                    "...); a fresh database is made on that server and dropped afterwards")
     ap.add_argument("--quick", action="store_true",
-                    help="100 circles, 2,000 members, 100 requests, 50 concurrent")
+                    help="100 circles, 2,000 members, 100 requests, 50 concurrent, backlog "
+                    "1,000")
     args = ap.parse_args(argv)
     if args.quick:
         args.circles, args.members, args.requests, args.concurrent = 100, 2000, 100, 50
+        args.backlog = 1000
     if args.members is None:
         args.members = args.circles * PER_CIRCLE
     if args.circles < 1 or args.members != args.circles * PER_CIRCLE:
@@ -576,9 +726,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def scratch_files(fixture: Path) -> list[Path]:
-    """Next to the fixture, so the baseline measures the same disk: the wave-test copy and the
-    two baseline files."""
-    return [fixture.with_name(f"{fixture.stem}-{what}.db") for what in ("waves", "raw", "floor")]
+    """Next to the fixture, so the baseline measures the same disk: the wave-test copies, the
+    start-up drain copy and the three baseline files."""
+    return [fixture.with_name(f"{fixture.stem}-{what}.db")
+            for what in ("waves", "backlog", "drain", "raw", "raw-normal", "floor")]
 
 
 def remove_db(path: Path) -> None:
@@ -589,7 +740,8 @@ def remove_db(path: Path) -> None:
 async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
     fixture = args.db or workdir / "lifeline-bench.db"
     fixture.parent.mkdir(parents=True, exist_ok=True)
-    wave_copy, raw_file, floor_file = scratch_files(fixture)
+    scratch = scratch_files(fixture)
+    wave_copy, backlog_copy, drain_copy, raw_file, normal_file, floor_file = scratch
     checks = workdir / "checks"
     checks.mkdir(exist_ok=True)
     try:
@@ -600,10 +752,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
         share = reachable_share(args.circles)
         db = await build_fixture(f"sqlite+aiosqlite:///{fixture}", args.circles)
         await db.dispose()
-        # A pristine copy for the wave measurement, so the sequential calls' timers and caps
-        # stay out of it.
-        with sqlite3.connect(fixture) as src, sqlite3.connect(wave_copy) as dst:
-            src.backup(dst)
+        # Pristine copies for the wave and drain measurements, so the sequential calls' timers
+        # and caps stay out of them.
+        for copy in (wave_copy, backlog_copy, drain_copy):
+            with sqlite3.connect(fixture) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
         build_s = time.perf_counter() - t0
 
         t1 = time.perf_counter()
@@ -611,46 +764,88 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
                                                        fixture, args.requests)
         calls_wall = time.perf_counter() - t1
         waves = await measure_waves(f"sqlite+aiosqlite:///{wave_copy}", wave_copy,
-                                    args.concurrent)
+                                    args.concurrent, args.circles)
+        behind = await measure_waves(f"sqlite+aiosqlite:///{backlog_copy}", backlog_copy,
+                                     args.concurrent, args.circles, backlog=args.backlog)
+        drain = await measure_drain(f"sqlite+aiosqlite:///{drain_copy}", args.circles,
+                                    args.backlog)
         raw = raw_commits(raw_file, RAW_COMMITS)
+        raw_normal = raw_commits(normal_file, RAW_COMMITS, "NORMAL")
         floor = await framework_commits(floor_file, RAW_COMMITS)
+        pg: tuple[Stat, int, Stat] | None = None
+        if args.postgres:
+            async with pg_database(args.postgres) as pg_url:
+                await build_fixture_pg(pg_url, args.circles)
+                pg_calls, pg_statements, _ = await measure_calls(pg_url, None, args.requests)
+                pg = (pg_calls, pg_statements, await pg_raw_commits(pg_url, RAW_COMMITS))
     finally:
-        for path in (wave_copy, raw_file, floor_file):
+        for path in scratch:
             remove_db(path)
 
     m = args.concurrent
     calls.name = "call -> first page committed"
     waves.open_calls.name = f"call, {m} opened at the same moment"
     waves.lateness.name = f"wave timer lateness, {m} due at once"
-    raw.name = "baseline: raw sqlite3 INSERT+COMMIT"
+    behind.lateness.name = f"  the same, {args.backlog} overdue timers queued too"
+    raw.name = "baseline: raw sqlite3 INSERT+COMMIT (synchronous=FULL)"
+    raw_normal.name = "  (the same with synchronous=NORMAL)"
     floor.name = "baseline: storage.db transaction, 1 INSERT"
     per_fire = waves.fire_wall / waves.fired
+    stats = [calls, waves.open_calls, waves.lateness, behind.lateness, raw, raw_normal, floor]
+    if pg is not None:
+        pg[0].name = "PostgreSQL: call -> first page committed"
+        stats[1:1] = [pg[0], pg[2]]
     out = [
         f"peercircle lifeline benchmark: {args.circles} circles, {args.members} members, "
-        f"SQLite (WAL, synchronous=NORMAL), Python {sys.version.split()[0]}",
+        f"SQLite (WAL, synchronous=FULL, the default), Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end",
         f"  fixture {fixture}: built through the migrations and checked in {build_s:.1f} s; "
         f"{share:.0%} of members reachable at {INSTANT:%Y-%m-%d %H:%M} UTC (Sunday; 10 "
         "timezones)",
         f"  bulk rows equal the rows the commands write (1 circle, row by row: {detail})",
         "",
-        *table([calls, waves.open_calls, waves.lateness, raw, floor]),
+        *table(stats),
         "",
         f"  calls: {args.requests} in sequence, one per circle, in {calls_wall:.1f} s; the first "
-        f"(cold) took {dur(calls.values[0])}; {statements} SQL statements each (p50); each "
-        "call's page and its priority-0 DM were read back from another connection "
-        f"({pages} page rows)",
+        f"(cold) took {dur(calls.values[0])}; {statements} SQL statements each (p50, BEGIN "
+        "included); each call's page and its priority-0 DM were read back from another "
+        f"connection ({pages} page rows)",
         f"  burst: {m} calls opened concurrently at one fake instant took {waves.open_wall:.2f} s "
         "of wall time in all",
         f"  wave timers: one fire_due() pass fired {waves.fired} in {waves.fire_wall:.2f} s "
         f"({dur(per_fire)} each), writing {waves.pages} page rows and {waves.outbox} outbox "
         "rows; lateness = real time from the pass's start to the commit of that timer's pages",
+        f"  with {args.backlog} overdue onboarding timers queued (due before the waves): the "
+        f"pass fired {behind.fired} in {behind.fire_wall:.2f} s, the waves' worst lateness "
+        f"{dur(behind.lateness.max)}; watchdog lines: {behind.watchdog_lines}",
+        f"  start-up drain: {drain.timers} overdue onboarding timers, core opened and one "
+        f"fire_due() pass: {drain.fired} fired in {drain.wall:.2f} s; watchdog lines: "
+        f"{drain.watchdog_lines}",
+    ]
+    if pg is not None:
+        out.append(f"  PostgreSQL: the same {args.requests} calls on a fresh database on that "
+                   f"server; {pg[1]} SQL statements each (p50)")
+    out += [
         "",
         "ratios",
-        f"  call p50 / raw commit p50        {calls.p50 / raw.p50:8.0f}x",
-        f"  call p99 / raw commit p99        {calls.p99 / raw.p99:8.0f}x",
-        f"  storage.db floor p50 / raw p50   {floor.p50 / raw.p50:8.0f}x",
+        f"  call p50 / raw FULL commit p50   {calls.p50 / raw.p50:8.1f}x",
+        f"  call p99 / raw FULL commit p99   {calls.p99 / raw.p99:8.1f}x   (goal: <= 25x)",
+        f"  storage.db floor p50 / raw p50   {floor.p50 / raw.p50:8.1f}x",
         f"  call p50 / storage.db floor p50  {calls.p50 / floor.p50:8.1f}x",
-        f"  one wave fire / raw commit p50   {per_fire / raw.p50:8.0f}x",
+        f"  one wave fire / raw commit p50   {per_fire / raw.p50:8.1f}x",
+    ]
+    if pg is not None:
+        out += [f"  PostgreSQL call p50 / SQLite p50 {pg[0].p50 / calls.p50:8.2f}x",
+                f"  PostgreSQL call p99 / SQLite p99 {pg[0].p99 / calls.p99:8.2f}x",
+                f"  PostgreSQL call p50 / raw asyncpg commit p50 {pg[0].p50 / pg[2].p50:.1f}x"]
+    out += [
+        "",
+        "goals (issue 18)",
+        f"  call p99 <= 25x raw FULL commit p99: {calls.p99 / raw.p99:.1f}x",
+        f"  {m} waves due at once, p99 lateness <= 1 s: {dur(waves.lateness.p99)}; with "
+        f"{args.backlog} other timers queued, worst wave {dur(behind.lateness.max)}",
+        f"  {drain.timers} overdue timers drained at start-up <= 10 s: {drain.wall:.2f} s; "
+        f"one watchdog line per pass: {drain.watchdog_lines} line(s)",
         "",
         f'SPEC target: "time to first page under {SPEC_TARGET_S:.0f} s end to end" '
         "(this measures up to the commit; the adapter's send comes after).",

@@ -94,5 +94,13 @@ class Ctx:
                               urgent=self.core.features.timers[kind].urgent)
         self.timers_changed = True
 
+    async def schedule_all(self, *timers_: tuple[Any, datetime, str]) -> None:
+        """Several timers, (payload, due_at, key) each, in one statement."""
+        kinds = self.core.features.kind_of
+        await timers.schedule_many(self.session, self.now, [
+            (kinds[type(p)], due_at, key, dataclasses.asdict(p),
+             self.core.features.timers[kinds[type(p)]].urgent) for p, due_at, key in timers_])
+        self.timers_changed = True
+
     async def cancel_timers(self, *keys: str) -> None:
         await timers.cancel(self.session, self.now, *keys)

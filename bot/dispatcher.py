@@ -4,6 +4,7 @@ and fires due timers the same way."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from bot.context import Ctx, UserError
 from bot.feature import Features
 from bot.logs import kind as error_kind
 from bot.logs import log_failure
-from bot.membership import circle_for_room, circles_of, member_of, person_for
+from bot.membership import circle_for_room, member_of, memberships_of, person_for
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
 from bot.refs import Invocation, Place, UserRef
@@ -201,18 +202,22 @@ class Core:
         person = ctx.person
         assert person is not None
         circle: Circle | None
+        member: Member | None = None
         if place.room is not None:
             circle = await circle_for_room(ctx.session, place.room.platform, place.room.id)
-        else:
-            circle = await self._circle_from_dm(ctx, person, inv.named.get(CIRCLE_ARG.name),
-                                                required=command.who is not Who.ANYONE)
+            if circle is not None:
+                member = await member_of(ctx.session, circle, person)
+        else:  # the person's own circles come with their memberships
+            circle, member = await self._circle_from_dm(
+                ctx, person, inv.named.get(CIRCLE_ARG.name),
+                required=command.who is not Who.ANYONE)
         if circle is None:
             if command.who is Who.ANYONE:
                 return
             raise UserError(t("err.no_circle_here"))
         ctx.circle = circle
         ctx.texts = Texts(person.language or circle.language)
-        ctx.member = await member_of(ctx.session, circle, person)
+        ctx.member = member
         if command.who is Who.STEWARD:  # more queries, only where they matter
             ctx.is_steward = place.actor_is_room_admin or (
                 ctx.member is not None and person.id in {
@@ -223,62 +228,103 @@ class Core:
             raise UserError(ctx.t("err.not_steward", command=command.path))
 
     async def _circle_from_dm(self, ctx: Ctx, person: Person, wanted: str | None,
-                              required: bool) -> Circle | None:
-        mine = await circles_of(ctx.session, person)
+                              required: bool) -> tuple[Circle | None, Member | None]:
+        mine = await memberships_of(ctx.session, person)
         if wanted:
-            for c in mine:
+            for c, m in mine:
                 if c.name.lower() == wanted.strip().lower():
-                    return c
+                    return c, m
             raise UserError(ctx.t("err.unknown_circle", name=wanted[:80],
-                                  names=", ".join(c.name for c in mine) or "-"))
+                                  names=", ".join(c.name for c, _ in mine) or "-"))
         if len(mine) == 1:
             return mine[0]
         if not mine:
             if required:
                 raise UserError(ctx.t("err.no_circles"))
-            return None
+            return None, None
         if required:
-            raise UserError(ctx.t("err.which_circle", names=", ".join(c.name for c in mine)))
-        return None
+            raise UserError(ctx.t("err.which_circle", names=", ".join(c.name for c, _ in mine)))
+        return None, None
 
     # -- timers -------------------------------------------------------------------------
     async def fire_due(self, limit: int = 50) -> int:
-        """Fire every timer due now; returns how many fired."""
+        """Fire every timer due now; returns how many fired. Lifeline timers are claimed
+        first; the watchdog logs one line for the whole pass."""
         fired = 0
-        while True:
-            now = self.clock.now()
-            claimed = await timers.claim_due(self.db, now, self.owner, limit)
-            if not claimed:
-                return fired
-            for timer in claimed:
-                if await self._fire(timer):
-                    fired += 1
+        watchdog = timers.Watchdog()
+        try:
+            while True:
+                now = self.clock.now()
+                claimed = await timers.claim_due(self.db, now, self.owner, limit)
+                if not claimed:
+                    return fired
+                watchdog.saw(claimed, now)
+                if self.db.dialect == "sqlite":
+                    # Lifeline timers commit first and on their own, not after a backlog's.
+                    for _, group in itertools.groupby(claimed, key=lambda t: t.priority):
+                        fired += await self._fire_together(list(group))
+                else:
+                    for timer in claimed:
+                        fired += await self._fire(timer)
+        finally:
+            watchdog.report()
 
-    async def _fire(self, timer: Any) -> bool:
-        kind = self.features.timers.get(timer.kind)
+    async def _fire_together(self, claimed: list[Any]) -> int:
+        """On SQLite, the timers of one claim fire in one transaction: one commit (one fsync)
+        and one compare-and-set for them all, since writes there are serial anyway. If any of
+        them fails, nothing of that transaction is kept and each is fired again on its own,
+        in its own transaction, as before: the one that fails is retried later, the others
+        commit (their handlers only write rows, so running one twice is harmless)."""
         now = self.clock.now()
+        fired = 0
         changed = False
         try:
             async with self.db.transaction() as session:
+                mine = await timers.mark_all_fired(session, claimed, self.owner, now)
+                for timer in claimed:
+                    if timer.id in mine:
+                        changed |= await self._handle(session, timer, now)
+                        fired += 1
+                await session.flush()
+        except Exception as exc:
+            log.info("firing %d timers together failed (%s); firing each alone",
+                     len(claimed), error_kind(exc))
+            return sum([await self._fire(timer) for timer in claimed])
+        self._committed(changed)
+        return fired
+
+    async def _fire(self, timer: Any) -> bool:
+        now = self.clock.now()
+        try:
+            async with self.db.transaction() as session:
+                # Compare-and-set: only the lease holder fires it.
                 if not await timers.mark_fired(session, timer, self.owner, now):
                     return False
-                ctx = Ctx(core=self, session=session, now=now,
-                          out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
-                          timer_due=timer.due_at)
-                if kind is None:
-                    log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
-                else:
-                    await kind.handler(ctx, _payload(kind.payload, timer.payload))
+                changed = await self._handle(session, timer, now)
                 await session.flush()
-                changed = ctx.timers_changed
         except Exception as exc:
-            log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind,
-                        exc=exc)
-            await timers.release_after_error(self.db, timer, self.owner, now,
-                                              error_kind(exc))
+            await self._failed_timer(timer, exc)
             return False
         self._committed(changed)
         return True
+
+    async def _handle(self, session: Any, timer: Any, now: datetime) -> bool:
+        """Run the timer's handler in the caller's transaction; returns whether it changed
+        timers."""
+        kind = self.features.timers.get(timer.kind)
+        ctx = Ctx(core=self, session=session, now=now,
+                  out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
+                  timer_due=timer.due_at)
+        if kind is None:
+            log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
+        else:
+            await kind.handler(ctx, _payload(kind.payload, timer.payload))
+        return ctx.timers_changed
+
+    async def _failed_timer(self, timer: Any, exc: Exception) -> None:
+        log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind, exc=exc)
+        await timers.release_after_error(self.db, timer, self.owner, self.clock.now(),
+                                         error_kind(exc))
 
     async def next_due_at(self) -> Any:
         return await timers.next_due_at(self.db)

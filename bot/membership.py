@@ -43,17 +43,17 @@ async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Per
     other across processes, so rules about one person (one active request, daily caps) hold
     when several arrive at the same instant. Creating is an INSERT ... ON CONFLICT DO NOTHING,
     so two first commands at once both find the one row."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(Person).values(platform=user.platform, platform_user_id=user.id,
-                              display_name=user.display_name or user.id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
-    person = (await session.execute(
-        select(Person).where(Person.platform == user.platform,
-                             Person.platform_user_id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )).scalar_one()
+    held = (select(Person).where(Person.platform == user.platform,
+                                 Person.platform_user_id == user.id)
+            .with_for_update().execution_options(populate_existing=True))
+    person = (await session.execute(held)).scalar_one_or_none()
+    if person is None:  # first sight (one read, not two, for everyone else)
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(Person).values(platform=user.platform, platform_user_id=user.id,
+                                  display_name=user.display_name or user.id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
+        person = (await session.execute(held)).scalar_one()
     if user.display_name and person.display_name != user.display_name:
         person.display_name = user.display_name
     return person
@@ -70,6 +70,14 @@ async def circles_of(session: AsyncSession, person: Person) -> list[Circle]:
         select(Circle).join(Member, Member.circle_id == Circle.id)
         .where(Member.person_id == person.id).order_by(Circle.id)
     )).scalars())
+
+
+async def memberships_of(session: AsyncSession, person: Person) -> list[tuple[Circle, Member]]:
+    """The person's circles, each with their membership, in circle order."""
+    return [(c, m) for c, m in (await session.execute(
+        select(Circle, Member).join(Member, Member.circle_id == Circle.id)
+        .where(Member.person_id == person.id).order_by(Circle.id)
+    )).all()]
 
 
 async def member_of(session: AsyncSession, circle: Circle, person: Person) -> Member | None:

@@ -37,6 +37,20 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def schedule_many(session: AsyncSession, now: datetime,
+                        timers: list[tuple[str, datetime, str, dict[str, Any], bool]]) -> None:
+    """Several timers (kind, due_at, key, payload, urgent) in one INSERT ... ON CONFLICT DO
+    NOTHING: each is added unless its key exists."""
+    if not timers:
+        return
+    rows = [{"key": key, "kind": kind, "payload": payload, "due_at": due_at,
+             "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
+            for kind, due_at, key, payload, urgent in timers]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(Timer).values(rows)
+                          .on_conflict_do_nothing(index_elements=["key"]))
+
+
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:
     """Cancel pending timers. On PostgreSQL a row held by a transaction that is firing it is
     skipped, not waited for: the firer holds the timer row and then its handler's subject
@@ -84,13 +98,30 @@ async def claim_due(db: Database, now: datetime, owner: str, limit: int = 50) ->
             .returning(Timer)
             .execution_options(synchronize_session=False)
         )).scalars().all()
-    rows = sorted(rows, key=lambda t: (t.priority, t.due_at, t.id))
-    late = [t for t in rows if now - t.due_at > LATE_AFTER]
-    if late:  # one line per pass: a backlog of thousands must not flood the log
-        worst = max(late, key=lambda t: now - t.due_at)
-        log.warning("timer watchdog: %d timer(s) fired late, the latest %.0f s (%s, %s)",
-                    len(late), (now - worst.due_at).total_seconds(), worst.kind, worst.key)
-    return rows
+    return sorted(rows, key=lambda t: (t.priority, t.due_at, t.id))
+
+
+class Watchdog:
+    """Timers that fire more than LATE_AFTER after they were due, counted over one pass of the
+    due loop and logged as one line at its end: a backlog of thousands must not flood the log."""
+
+    def __init__(self) -> None:
+        self.late = 0
+        self.worst: tuple[timedelta, str, str] | None = None
+
+    def saw(self, claimed: list[Timer], now: datetime) -> None:
+        for t in claimed:
+            delay = now - t.due_at
+            if delay > LATE_AFTER:
+                self.late += 1
+                if self.worst is None or delay > self.worst[0]:
+                    self.worst = (delay, t.kind, t.key)
+
+    def report(self) -> None:
+        if self.worst is not None:
+            delay, kind, key = self.worst
+            log.warning("timer watchdog: %d timer(s) fired late, the latest %.0f s (%s, %s)",
+                        self.late, delay.total_seconds(), kind, key)
 
 
 async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datetime) -> bool:
@@ -101,6 +132,18 @@ async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datet
         .values(fired_at=now, lease_owner=None, lease_until=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_all_fired(session: AsyncSession, claimed: list[Timer], owner: str,
+                         now: datetime) -> set[int]:
+    """mark_fired for a whole claim in one statement; returns the ids still ours."""
+    rows = await session.execute(
+        update(Timer)
+        .where(Timer.id.in_([t.id for t in claimed]), Timer.lease_owner == owner, *_pending())
+        .values(fired_at=now, lease_owner=None, lease_until=None)
+        .returning(Timer.id)
+        .execution_options(synchronize_session=False))
+    return set(rows.scalars())
 
 
 async def release_after_error(db: Database, timer: Timer, owner: str, now: datetime,

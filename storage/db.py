@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -33,8 +35,11 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
+        # storage/sqlite_driver.py: statements inside a transaction run inline; BEGIN and
+        # COMMIT on one writer thread (aiosqlite paid ~4 thread hand-offs per statement).
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            module=sqlite_driver.DBAPI(), **kwargs
         )
         _sqlite_pragmas(engine, sqlite_synchronous)
         return engine

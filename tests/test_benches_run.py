@@ -20,7 +20,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_lifeline_bench_runs() -> None:
-    done = run("bench/lifeline.py", "--circles", "12", "--requests", "10", "--concurrent", "6")
+    done = run("bench/lifeline.py", "--circles", "12", "--requests", "10", "--concurrent", "6",
+               "--backlog", "60")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "call -> first page committed" in done.stdout
     assert "baseline: raw sqlite3 INSERT+COMMIT" in done.stdout

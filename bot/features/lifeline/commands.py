@@ -13,7 +13,7 @@ from bot.features.lifeline import requests as r
 from bot.features.lifeline.feature import feature
 from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from bot.features.lifeline.settings import LifelineSettings
-from bot.features.lifeline.states import CLAIMABLE, TAKEN, State, move, sources
+from bot.features.lifeline.states import ACTIVE, CLAIMABLE, TAKEN, State, move, sources
 from bot.membership import circle_for_room, circles_of, member_of, person_for
 from bot.mentions import mention
 from bot.outbox import PRIORITY_LIFELINE
@@ -54,9 +54,10 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
         sent = r.local_time(ctx.sent_at, circle.timezone)
         return ctx.t("lifeline.seen_late", sent=sent) + "\n" + resources
     assert ctx.person is not None
-    mine = await r.member_ids(ctx, ctx.person)
-    # One active request per person, whichever of their circles the repeat `call` lands in.
-    active = await r.active_request_of(ctx, mine)
+    # One active request per person, whichever of their circles the repeat `call` lands in;
+    # and a cap per day. One read for both (the person's row is held: no race between them).
+    recent = await r.recent_requests_of(ctx, ctx.person, ctx.now - timedelta(days=1))
+    active = next((q for q in recent if q.state in ACTIVE), None)
     if active is not None:
         if note:  # a repeat `call` attaches to the open request
             active.note = f"{active.note}\n{note}" if active.note else note
@@ -69,11 +70,7 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
                     ctx.dm(claimer.person, t("lifeline.note_added", id=active.id, note=note),
                            label="note-added", priority=PRIORITY_LIFELINE)
         return ctx.t("lifeline.still_open", id=active.id) + "\n" + resources
-    opened_today = int((await ctx.session.execute(
-        select(func.count()).select_from(LifelineRequest)
-        .where(LifelineRequest.requester_member_id.in_(mine),
-               LifelineRequest.opened_at > ctx.now - timedelta(days=1))
-    )).scalar_one())
+    opened_today = sum(q.opened_at > ctx.now - timedelta(days=1) for q in recent)
     if opened_today >= settings.max_requests_per_day:
         return ctx.t("lifeline.too_many") + "\n" + resources
     req = LifelineRequest(circle_id=circle.id, requester_member_id=member.id,
@@ -84,9 +81,10 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
     await ctx.session.flush()
     from bot.features.lifeline.timers import Expire, GiveUp
 
-    await ctx.schedule(GiveUp(req.id, 0), ctx.now + timedelta(minutes=settings.give_up_minutes),
-                       r.key(req, "give_up:0"))
-    await ctx.schedule(Expire(req.id), ctx.now + r.EXPIRE_AFTER, r.key(req, "expire"))
+    await ctx.schedule_all(
+        (GiveUp(req.id, 0), ctx.now + timedelta(minutes=settings.give_up_minutes),
+         r.key(req, "give_up:0")),
+        (Expire(req.id), ctx.now + r.EXPIRE_AFTER, r.key(req, "expire")))
     if args["room"]:
         ctx.post(circle, ctx.circle_texts()("lifeline.room_notice",
                                             name=ctx.person.display_name))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import case, func, insert, or_, select, text, update
 
 from bot.answer import Action
 from bot.context import Ctx
@@ -89,6 +89,19 @@ async def active_request_of(ctx: Ctx, ids: list[int]) -> LifelineRequest | None:
     )).scalar_one_or_none()
 
 
+async def recent_requests_of(ctx: Ctx, person: Person, since: datetime
+                             ) -> list[LifelineRequest]:
+    """The person's requests (from any of their circles) that are active or were opened
+    after `since`, newest first."""
+    return list((await ctx.session.execute(
+        select(LifelineRequest)
+        .join(Member, Member.id == LifelineRequest.requester_member_id)
+        .where(Member.person_id == person.id,
+               or_(LifelineRequest.state.in_(ACTIVE), LifelineRequest.opened_at > since))
+        .order_by(LifelineRequest.id.desc())
+    )).scalars())
+
+
 def local_time(instant: datetime, tz: str) -> str:
     return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
@@ -115,12 +128,11 @@ async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
         await fallback(ctx, req, circle)
         return 0
     req.wave += 1
-    people = {p.id: p for p in (await ctx.session.execute(
-        select(Person).where(Person.id.in_([c.person_id for c in chosen])))).scalars()}
-    for c in chosen:
-        _page(ctx, req, circle, c, people[c.person_id], loaded.requester_name, emergency)
     if req.first_page_at is None:
         req.first_page_at = ctx.now
+    pages = [_page(ctx, req, circle, c, loaded.people[c.person_id], loaded.requester_name,
+                   emergency) for c in chosen]
+    await ctx.session.execute(insert(LifelinePage), pages)  # one statement for the wave
     from bot.features.lifeline.timers import WaveDue
 
     await ctx.schedule(WaveDue(req.id, req.wave + 1),
@@ -130,7 +142,8 @@ async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
 
 
 def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: Person,
-          requester_name: str, emergency: bool) -> None:
+          requester_name: str, emergency: bool) -> dict[str, Any]:
+    """The page's DM into the outbox; returns the page's row."""
     t = ctx.texts_for(person, circle)
     text = t("lifeline.page_emergency" if emergency else "lifeline.page", id=req.id,
              circle=circle.name, name=requester_name, time=local_time(ctx.now, c.timezone),
@@ -140,9 +153,9 @@ def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: 
     outbox_key = ctx.dm(person, text, label=f"page:{req.id}:{c.member_id}:{req.lapses}",
                         priority=PRIORITY_LIFELINE, actions=page_actions(req.id),
                         expires_at=ctx.now + timedelta(minutes=req.policy["wave_minutes"]))
-    ctx.session.add(LifelinePage(request_id=req.id, member_id=c.member_id, wave=req.wave,
-                                 round=req.lapses, emergency=emergency, state="open",
-                                 paged_at=ctx.now, outbox_key=outbox_key))
+    return {"request_id": req.id, "member_id": c.member_id, "wave": req.wave,
+            "round": req.lapses, "emergency": emergency, "state": "open",
+            "paged_at": ctx.now, "outbox_key": outbox_key}
 
 
 PAGING_LOCK = 0x5043 << 32  # advisory lock namespace: "PC", then a person id
@@ -175,6 +188,7 @@ class Loaded:
     already_paged: set[int]
     limits: Limits
     requester_name: str
+    people: dict[int, Person]  # the candidates' people, by id
 
     def args(self, now: datetime, emergency: bool) -> dict[str, Any]:
         return {"request_id": self.request_id, "requester_member_id": self.requester_member_id,
@@ -189,7 +203,7 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
     now = ctx.now
     requester = await party(ctx, req.requester_member_id)
     paged_here: set[int] = set()
-    if req.id:
+    if req.id and req.wave:  # a request not yet paged (wave 0) has no pages to read
         # Asked in this round, or said "can't" or let a claim lapse in any: not again. Those
         # whose pages were covered by a claim that lapsed may be asked in the new round.
         paged_here = set((await ctx.session.execute(
@@ -238,7 +252,8 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
     p = req.policy
     return Loaded(found, req.id or 0, req.requester_member_id, paged_here,
                   Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
-                  requester.person.display_name if requester else "")
+                  requester.person.display_name if requester else "",
+                  {person.id: person for _, person, _ in rows})
 
 
 async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.commands import Arg, Kind
 from bot.context import Ctx
 from bot.feature import Feature
@@ -47,14 +49,16 @@ async def cancel_onboarding(ctx: Ctx, member: Member, circle: Circle) -> None:
 
 @feature.timer("onboarding.followup", FollowUp)
 async def followup(ctx: Ctx, payload: FollowUp) -> None:
-    member = await ctx.session.get(Member, payload.member_id)
-    if member is None or not member.followups:
-        return  # left the circle, or said no thanks
-    circle = await ctx.session.get(Circle, member.circle_id)
-    person = await ctx.session.get(Person, member.person_id)
-    if circle is None or person is None or not ctx.section(OnboardingSettings,
-                                                           circle).followups:
-        return
+    # One read: after downtime thousands of these fire in one pass.
+    found = (await ctx.session.execute(
+        select(Member, Circle, Person).join(Circle, Circle.id == Member.circle_id)
+        .join(Person, Person.id == Member.person_id).where(Member.id == payload.member_id)
+    )).first()
+    if found is None:
+        return  # left the circle
+    member, circle, person = found
+    if not member.followups or not ctx.section(OnboardingSettings, circle).followups:
+        return  # said no thanks
     t = ctx.texts_for(person, circle)
     ctx.dm(person, t(f"onboarding.day{payload.day}", name=circle.name))
 

@@ -1,0 +1,252 @@
+"""The SQLite driver under the async engine: stdlib sqlite3, with only the statements that
+can wait handed to one writer thread per engine.
+
+aiosqlite sends every call (cursor, execute, fetch, close) to its thread and back, about four
+hand-offs per statement; a `call` paid ~70 of them, more than its SQL cost (issue 18). Here a
+statement inside a transaction runs at once on the event loop's thread: the transaction began
+IMMEDIATE, so it holds the write lock and reads one snapshot, and nothing in it waits for
+another process. What can wait goes to the writer thread, so the event loop never stalls on
+it: any statement outside a transaction (BEGIN IMMEDIATE waits up to busy_timeout for another
+process's writer; a PRAGMA at connect), COMMIT (the fsync under synchronous=FULL, and the
+occasional WAL checkpoint) and opening the file. A transaction costs two hand-offs.
+
+The price: a long query inside a transaction holds the event loop while it runs. The bot's
+queries are indexed look-ups over one circle; the year-long `health` read is the longest
+(bench/health.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+from sqlalchemy.engine.interfaces import AdaptedConnection
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+T = TypeVar("T")
+
+
+class WriterThread:
+    """One thread per engine for what may block: opening, BEGIN, COMMIT. Jobs run in the
+    order given, so a ROLLBACK after a cancelled COMMIT still comes after it. The thread is
+    a daemon started on demand and gone after a few idle seconds: an engine disposed without
+    ceremony (tests make hundreds) leaves nothing behind."""
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """From inside SQLAlchemy's greenlet: run `fn` on the thread, the loop free meanwhile."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            self._jobs.put((loop, future, fn, args))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="sqlite-writer",
+                                                daemon=True)
+                self._thread.start()
+        return await_(future)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                loop, future, fn, args = self._jobs.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                _settle(loop, future, None, exc)
+            else:
+                _settle(loop, future, result, None)
+
+
+def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any,
+            exc: BaseException | None) -> None:
+    def settle() -> None:
+        if future.done():  # the waiting task was cancelled
+            return
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # that loop is closed: nobody waits any more
+        pass
+
+
+class Cursor:
+    """A sqlite3 cursor whose rows are read at once (the statement is finished before the
+    next one, as with aiosqlite); a statement outside a transaction goes to the writer."""
+
+    __slots__ = ("_connection", "_cursor", "_rows")
+    server_side = False
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._cursor = connection.driver_connection.cursor()
+        self._rows: deque[Any] = deque()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._connection.driver_connection.in_transaction:
+            fn(*args)
+            # SQLAlchemy's AsyncConnection checks that its driver awaited; this await returns
+            # at once, without a turn of the event loop.
+            await_(_at_once())
+        else:
+            self._connection.on_writer(fn, *args)
+        self._rows = deque(self._cursor.fetchall() if self._cursor.description else ())
+
+    def execute(self, operation: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> None:
+        self._run(self._cursor.execute, operation, parameters)
+
+    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
+        self._run(self._cursor.executemany, operation, seq_of_parameters)
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        n = min(self._cursor.arraysize if size is None else size, len(self._rows))
+        return [self._rows.popleft() for _ in range(n)]
+
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        while self._rows:
+            yield self._rows.popleft()
+
+    def setinputsizes(self, *sizes: Any) -> None:
+        pass
+
+    async def _async_soft_close(self) -> None:
+        """SQLAlchemy's asyncio results call this; the rows are read already."""
+
+    def close(self) -> None:
+        self._rows.clear()
+        self._cursor.close()
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+async def _at_once() -> None:
+    return None
+
+
+class Connection(AdaptedConnection):
+    """The DBAPI connection SQLAlchemy's aiosqlite dialect drives, over one sqlite3
+    connection that both the loop's thread and the writer thread use, never at once."""
+
+    __slots__ = ("_done", "_given", "dbapi", "writer")
+
+    def __init__(self, dbapi: Any, connection: sqlite3.Connection,
+                 writer: WriterThread) -> None:
+        self.dbapi = dbapi
+        self._connection = connection
+        self.writer = writer
+        # Jobs given to the writer thread and finished there; each counter has one writer.
+        self._given = self._done = 0
+
+    def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        def job() -> T:
+            try:
+                return fn(*args)
+            finally:
+                self._done += 1
+        self._given += 1
+        return self.writer.run(job)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._connection.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._connection.isolation_level = value
+
+    def cursor(self, server_side: bool = False) -> Cursor:
+        return Cursor(self)
+
+    def execute(self, operation: str, parameters: Any = ()) -> Cursor:
+        cursor = self.cursor()
+        cursor.execute(operation, parameters)
+        return cursor
+
+    def create_function(self, *args: Any, **kw: Any) -> None:
+        self._connection.create_function(*args, **kw)
+
+    def commit(self) -> None:
+        if self._connection.in_transaction:
+            self.on_writer(self._connection.commit)
+
+    def rollback(self) -> None:
+        # Nothing to wait on (WAL drops the pages), so inline; but behind a BEGIN or COMMIT
+        # still running for a cancelled task it queues on the writer, so the two never overlap.
+        if self._given != self._done and in_greenlet():
+            self.on_writer(self._connection.rollback)
+        elif self._connection.in_transaction:
+            self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def terminate(self) -> None:
+        self._connection.close()
+
+
+class DBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """aiosqlite's DBAPI shim (its names and exceptions, which are sqlite3's) with `connect`
+    giving a `Connection` above. Passed to the engine as `module=`, so URLs keep their
+    sqlite+aiosqlite:// scheme."""
+
+    def __init__(self) -> None:
+        super().__init__(aiosqlite, sqlite3)
+        self.writer = WriterThread()
+
+    def connect(self, *args: Any, **kw: Any) -> Connection:
+        kw.pop("async_creator_fn", None)
+        kw["check_same_thread"] = False  # the loop's thread and the writer thread share it
+        raw = self.writer.run(lambda: sqlite3.connect(*args, **kw))
+        return Connection(self, raw, self.writer)
