@@ -306,3 +306,31 @@ async def test_two_stewards_naming_two_meetings_alike_at_once_make_one(
     assert console.core is not None
     async with console.core.db.transaction() as s:
         assert len((await s.execute(select(Meeting))).scalars().all()) == 1
+
+
+async def test_a_spanish_reader_gets_spanish_day_and_month_names(sim: ConsoleSession) -> None:
+    """Dates are words too: `mié 09 dic`, not `Wed 09 Dec`, for a member who speaks Spanish
+    and in the room of a circle that does; an English reader keeps `Wed 09 Dec`."""
+    sim.clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Río timezone:Europe/Madrid
+        @bob> join
+        @bob dm> me language es
+        @alice> meeting schedule weekly wed 19:00
+        @bob> meeting next
+        @bob> meeting list
+        @bob> circle info
+        @alice> meeting next
+        @alice> circle settings language:es
+        @alice> meeting cancel next
+    """.replace("        ", ""))
+    text = "\n".join(said)
+    assert "[reply @bob] Próxima reunión: mié 02 dic 19:00 (Europe/Madrid)" in text
+    assert "la próxima el mié 02 dic 19:00" in text
+    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), meeting" in text
+    assert "[reply @alice] Next meeting: Wed 02 Dec 19:00 (Europe/Madrid)" in text
+    room_posts = [line for line in said if line.startswith("[room]")]
+    assert "mié 02 dic 19:00" in room_posts[-1] and "mié 09 dic 19:00" in room_posts[-1]
+    out = await jump(sim, datetime(2026, 12, 9, 19, tzinfo=UTC))
+    posts = [line for _, line in out if line.startswith("[room]")]
+    assert posts and all("Wed" not in p and "Dec" not in p for p in posts)

@@ -182,3 +182,15 @@ async def test_two_stewards_open_one_survey_and_two_presses_keep_one_answer(
     async with console.core.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(PulseAnswer))).scalar() == 1
         assert (await s.execute(select(func.count()).select_from(PulseSurvey))).scalar() == 1
+
+
+async def test_a_spanish_member_is_invited_with_spanish_dates(console: ConsoleSession) -> None:
+    await _circle(console)
+    said = await run_lines(console, "@bob dm> me language es\n@alice> survey open\n"
+                                    "@bob> survey")
+    bob = [line for line in said if line.startswith("[dm @bob] Encuesta")]
+    assert bob and "abierta hasta el mar 08 dic 12:00" in bob[0]
+    assert "[reply @bob] La encuesta de pulso está abierta hasta el mar 08 dic 12:00" \
+        in "\n".join(said)
+    alice = [line for line in said if line.startswith("[dm @alice]")]
+    assert alice and "open until Tue 08 Dec 12:00" in alice[0]

@@ -51,7 +51,7 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     ctx.session.add(meeting)
     await s.plan(ctx, meeting, circle, first)
     return ctx.t("meeting.scheduled", name=name, rule=rule.text, tz=circle.timezone,
-                 first=s.when(first, circle.timezone))
+                 first=s.when(ctx.texts, first, circle.timezone))
 
 
 @feature.command("meeting next", who=Who.CIRCLE)
@@ -62,8 +62,9 @@ async def next_(ctx: Ctx, args: dict[str, Any]) -> str:
     if not found:
         return ctx.t("meeting.none")
     m = found[0]
-    return ctx.t("meeting.next", name=m.name, time=s.when(m.next_at, circle.timezone),
-                 tz=circle.timezone, rule=m.rule)
+    return ctx.t("meeting.next", name=m.name,
+                 time=s.when(ctx.texts, m.next_at, circle.timezone), tz=circle.timezone,
+                 rule=m.rule)
 
 
 @feature.command("meeting list", who=Who.CIRCLE)
@@ -75,7 +76,7 @@ async def list_(ctx: Ctx, args: dict[str, Any]) -> str:
         return ctx.t("meeting.none")
     lines = [ctx.t("meeting.list_head", circle=circle.name, tz=circle.timezone)]
     lines += [ctx.t("meeting.list_line", name=m.name, rule=m.rule,
-                    time=s.when(m.next_at, circle.timezone)) for m in found]
+                    time=s.when(ctx.texts, m.next_at, circle.timezone)) for m in found]
     lines.append(ctx.t("meeting.list_reminders",
                        before=ctx.section(s.MeetingSettings, circle).remind_before))
     return "\n".join(lines)
@@ -113,13 +114,13 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
     if nxt is None:
         await ctx.session.delete(meeting)
         ctx.post(circle, t("meeting.cancelled_last", name=name,
-                           time=s.when(cancelled, circle.timezone)))
+                           time=s.when(t, cancelled, circle.timezone)))
     else:
         await s.plan(ctx, meeting, circle, nxt)
         ctx.post(circle, t("meeting.cancelled", name=name,
-                           time=s.when(cancelled, circle.timezone),
-                           next=s.when(nxt, circle.timezone)))
-    return ctx.t("meeting.cancel_done", time=s.when(cancelled, circle.timezone))
+                           time=s.when(t, cancelled, circle.timezone),
+                           next=s.when(t, nxt, circle.timezone)))
+    return ctx.t("meeting.cancel_done", time=s.when(ctx.texts, cancelled, circle.timezone))
 
 
 @feature.command("meeting clear", Arg("name", Kind.TEXT, max_len=NAME_LIMIT,
