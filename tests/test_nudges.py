@@ -153,3 +153,20 @@ async def test_export_forget_and_leave_reach_nudges_and_meeting_dms(
     async with core.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(NudgePref))).scalar() == 0
         assert (await s.execute(select(func.count()).select_from(MeetingDm))).scalar() == 0
+
+
+async def test_quiet_hours_written_with_spaces_read_and_a_wrong_range_says_the_form(
+        sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:Europe/Madrid
+        @bob> join
+        @bob dm> nudges quiet 21:00 - 09:00
+        @bob dm> nudges quiet 25:00-08:00
+        @bob dm> nudges
+    """.replace("        ", ""))
+    assert said[-3] == ("[reply @bob] Quiet hours: 21:00-09:00 (Europe/Madrid). No personal "
+                        "DM from the bot reaches you then, except a lifeline page you agreed "
+                        "to.")
+    assert "write it like 23:00-09:00" in said[-2]
+    assert "21:00-09:00" in said[-1]  # the wrong range changed nothing

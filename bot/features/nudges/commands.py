@@ -52,7 +52,7 @@ async def off(ctx: Ctx, args: dict[str, Any]) -> str:
     return ctx.t("nudges.off")
 
 
-@feature.command("nudges quiet", Arg("hours", Kind.TEXT, required=True, max_len=20,
+@feature.command("nudges quiet", Arg("hours", Kind.REST, required=True, max_len=20,
                                      help="arg.nudges.hours"), private=True)
 async def quiet(ctx: Ctx, args: dict[str, Any]) -> str:
     assert ctx.circle is not None and ctx.member is not None
