@@ -194,3 +194,19 @@ async def test_a_spanish_member_is_invited_with_spanish_dates(console: ConsoleSe
         in "\n".join(said)
     alice = [line for line in said if line.startswith("[dm @alice]")]
     assert alice and "open until Tue 08 Dec 12:00" in alice[0]
+
+
+async def test_a_question_fewer_than_three_answered_shows_no_counts(
+        console: ConsoleSession) -> None:
+    """Three answered the survey, but only Bob went past the first question: the room must
+    not learn his answers to the others from counts of one."""
+    await _circle(console)
+    await run_lines(console, "@alice> survey open")
+    await _answer(console, "bob", 1, (4, 2, 5, 1), None)
+    await _answer(console, "carol", 1, (3,), None)
+    await _answer(console, "dave", 1, (5,), None)
+    (result,) = await _close(console)
+    assert "3 answered" in result
+    assert "1: 0  2: 0  3: 1  4: 1  5: 1 (3 answers)" in result
+    assert result.count("Fewer than 3 answered this one, so its counts are not shown.") == 3
+    assert "(1 answers)" not in result and "2: 1" not in result

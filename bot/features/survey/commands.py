@@ -235,6 +235,10 @@ async def _result(ctx: Ctx, survey: PulseSurvey, t: Any) -> str:
     lines = [t("survey.result_head", n=survey.respondents)]
     for q in SCALED:
         per = [counts.get((q, v), 0) for v in range(1, 6)]
+        if sum(per) < MIN_SHOWN:  # one or two answers to a question could be told apart
+            lines.append(t("survey.result_line_few", n=q, question=t(f"survey.q{q}"),
+                           least=MIN_SHOWN))
+            continue
         spread = "  ".join(f"{v}: {n}" for v, n in zip(range(1, 6), per, strict=True))
         lines.append(t("survey.result_line", n=q, question=t(f"survey.q{q}"), spread=spread,
                        count=sum(per)))
