@@ -327,10 +327,19 @@ async def test_a_spanish_reader_gets_spanish_day_and_month_names(sim: ConsoleSes
     text = "\n".join(said)
     assert "[reply @bob] Próxima reunión: mié 02 dic 19:00 (Europe/Madrid)" in text
     assert "la próxima el mié 02 dic 19:00" in text
-    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), meeting" in text
+    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), reunión" in text
     assert "[reply @alice] Next meeting: Wed 02 Dec 19:00 (Europe/Madrid)" in text
     room_posts = [line for line in said if line.startswith("[room]")]
     assert "mié 02 dic 19:00" in room_posts[-1] and "mié 09 dic 19:00" in room_posts[-1]
     out = await jump(sim, datetime(2026, 12, 9, 19, tzinfo=UTC))
     posts = [line for _, line in out if line.startswith("[room]")]
     assert posts and all("Wed" not in p and "Dec" not in p for p in posts)
+    # The meeting scheduled without a name is `reunión` to a Spanish reader, and that name
+    # finds it.
+    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), reunión — weekly wed 19:00." \
+        in text
+    said = await run_lines(sim, "@bob dm> me language es\n"
+                                "@alice> meeting schedule weekly fri 19:00 name:reunión\n"
+                                "@alice> meeting clear reunión")
+    assert "ya tiene una reunión llamada reunión" in said[-2]
+    assert said[-1] == "[reply @alice] Quitadas: reunión (weekly wed 19:00)."

@@ -12,14 +12,18 @@ from bot.features.meetings import service as s
 from bot.features.meetings.feature import feature
 from bot.features.meetings.models import Meeting, MeetingDm
 from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
+from bot.texts import LANGUAGES, Texts
 
-DEFAULT_NAME = "meeting"
 MAX_MEETINGS = 10
 _NAME = Arg("name", Kind.TEXT, max_len=40, named_only=True, help="arg.meeting.name")
 
 
 def _normal(name: str | None) -> str:
-    return " ".join((name or "").lower().split())
+    """The stored form of a name a steward wrote; the unnamed meeting's name in any language
+    (`name:reunión`) is that meeting."""
+    name = " ".join((name or "").lower().split())
+    defaults = {Texts(lang)("meeting.default_name").lower() for lang in LANGUAGES}
+    return s.DEFAULT_NAME if name in defaults else name
 
 
 def _forms() -> str:
@@ -35,11 +39,11 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     rule = parse_rule(args["rule"])
     if rule is None:
         raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60], forms=_forms()))
-    name = _normal(args["name"]) or DEFAULT_NAME
+    name = _normal(args["name"]) or s.DEFAULT_NAME
     await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
     existing = await s.meetings_of(ctx, circle.id)
     if any(m.name == name for m in existing):
-        raise UserError(ctx.t("err.meeting_name_taken", name=name))
+        raise UserError(ctx.t("err.meeting_name_taken", name=s.shown(ctx.texts, name)))
     if len(existing) >= MAX_MEETINGS:
         raise UserError(ctx.t("err.meeting_too_many", most=MAX_MEETINGS))
     first = next_start(rule, circle.timezone, ctx.now)
@@ -50,8 +54,8 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
                       created_at=ctx.now)
     ctx.session.add(meeting)
     await s.plan(ctx, meeting, circle, first)
-    return ctx.t("meeting.scheduled", name=name, rule=rule.text, tz=circle.timezone,
-                 first=s.when(ctx.texts, first, circle.timezone))
+    return ctx.t("meeting.scheduled", name=s.shown(ctx.texts, name), rule=rule.text,
+                 tz=circle.timezone, first=s.when(ctx.texts, first, circle.timezone))
 
 
 @feature.command("meeting next", who=Who.CIRCLE)
@@ -62,7 +66,7 @@ async def next_(ctx: Ctx, args: dict[str, Any]) -> str:
     if not found:
         return ctx.t("meeting.none")
     m = found[0]
-    return ctx.t("meeting.next", name=m.name,
+    return ctx.t("meeting.next", name=s.shown(ctx.texts, m.name),
                  time=s.when(ctx.texts, m.next_at, circle.timezone), tz=circle.timezone,
                  rule=m.rule)
 
@@ -75,7 +79,7 @@ async def list_(ctx: Ctx, args: dict[str, Any]) -> str:
     if not found:
         return ctx.t("meeting.none")
     lines = [ctx.t("meeting.list_head", circle=circle.name, tz=circle.timezone)]
-    lines += [ctx.t("meeting.list_line", name=m.name, rule=m.rule,
+    lines += [ctx.t("meeting.list_line", name=s.shown(ctx.texts, m.name), rule=m.rule,
                     time=s.when(ctx.texts, m.next_at, circle.timezone)) for m in found]
     lines.append(ctx.t("meeting.list_reminders",
                        before=ctx.section(s.MeetingSettings, circle).remind_before))
@@ -93,7 +97,7 @@ async def _pick(ctx: Ctx, name: str | None) -> list[Meeting]:
     chosen = [m for m in found if m.name == wanted]
     if not chosen:
         raise UserError(ctx.t("err.meeting_unknown", name=wanted[:40],
-                              names=", ".join(m.name for m in found)))
+                              names=", ".join(s.shown(ctx.texts, m.name) for m in found)))
     return chosen
 
 
@@ -133,7 +137,8 @@ async def clear(ctx: Ctx, args: dict[str, Any]) -> str:
     for meeting in chosen:
         await s.unplan(ctx, meeting, circle)
         await ctx.session.delete(meeting)
-    return ctx.t("meeting.cleared", names=", ".join(f"{m.name} ({m.rule})" for m in chosen))
+    return ctx.t("meeting.cleared", names=", ".join(f"{s.shown(ctx.texts, m.name)} ({m.rule})"
+                                                    for m in chosen))
 
 
 @feature.command("meeting remind", Arg("state", Kind.CHOICE, choices=("on", "off"),

@@ -17,6 +17,8 @@ from bot.features.rotation import steward_assigned
 from bot.texts import Texts
 from storage.models import Circle
 
+DEFAULT_NAME = "meeting"  # stored for a meeting scheduled without name:
+
 # Within this of its time, a reminder or a start post is on time; later it is marked late.
 ON_TIME = timedelta(minutes=5)
 # A start post later than this (the bot was down through the meeting) is dropped.
@@ -113,6 +115,11 @@ def reminder_text(t: Texts, meeting: Meeting, circle: Circle, at: datetime, now:
     text = t("meeting.reminder", name=title(t, meeting, circle), soon=in_how_long(t, minutes),
              time=when(t, at, circle.timezone), tz=circle.timezone)
     return t("meeting.late_mark") + " " + text if late else text
+
+
+def shown(t: Texts, name: str) -> str:
+    """A meeting's name as the reader sees it: the unnamed one in their language."""
+    return t("meeting.default_name") if name == DEFAULT_NAME else name
 
 
 def title(t: Texts, meeting: Meeting, circle: Circle) -> str:
