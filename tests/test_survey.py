@@ -128,6 +128,8 @@ async def test_bad_survey_input_changes_nothing(console: ConsoleSession) -> None
          "You answered question 1 already; answers can't be changed, since they aren't "
          "linked to you."),
         ("@carol dm> survey answer 9 1 5", "There is no pulse survey 9 in your circles."),
+        ("@carol dm> survey answer 0 1 5",
+         "survey 0 is out of range; use a whole number from 1 up."),
         ("@bob> survey open", "Only a steward can use survey open; ask"),
     ]
     for line, expected in cases:
