@@ -20,7 +20,7 @@ from bot.features.meetings.models import Meeting
 from bot.features.meetings.rules import next_start, parse_anchor, parse_rule
 from bot.refs import Place
 from tests.conftest import DbSpec, run_lines
-from tests.meeting_helpers import Said, jump, next_due
+from tests.meeting_helpers import Said, jump, next_due, walk
 from tests.test_bad_input import snapshot
 from tests.test_lifeline_races import cores, who
 
@@ -343,3 +343,20 @@ async def test_a_spanish_reader_gets_spanish_day_and_month_names(sim: ConsoleSes
                                 "@alice> meeting clear reunión")
     assert "ya tiene una reunión llamada reunión" in said[-2]
     assert said[-1] == "[reply @alice] Quitadas: reunión (weekly wed 19:00)."
+
+
+async def test_with_remind_before_none_no_text_promises_a_reminder(sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:America/New_York
+        @alice> circle settings remind_before:none
+        @alice> meeting schedule weekly thu 18:00
+        @alice> meeting list
+    """.replace("        ", ""))
+    assert said[-2].endswith("no reminders go out before it (remind_before: none).")
+    assert said[-1].endswith("No reminders go out before meetings (remind_before: none).")
+    assert "Reminders go out none" not in said[-1]
+    out = await walk(sim, datetime(2026, 12, 4, tzinfo=UTC))
+    assert any("the meeting starts now" in line for _, line in out)
+    assert [line for _, line in out if line.startswith("[room]")] == [
+        line for _, line in out if "the meeting starts now" in line]

@@ -54,7 +54,8 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
                       created_at=ctx.now)
     ctx.session.add(meeting)
     await s.plan(ctx, meeting, circle, first)
-    return ctx.t("meeting.scheduled", name=s.shown(ctx.texts, name), rule=rule.text,
+    key = "meeting.scheduled" if s.offset_minutes(ctx, circle) else "meeting.scheduled_no_reminders"
+    return ctx.t(key, name=s.shown(ctx.texts, name), rule=rule.text,
                  tz=circle.timezone, first=s.when(ctx.texts, first, circle.timezone))
 
 
@@ -81,8 +82,11 @@ async def list_(ctx: Ctx, args: dict[str, Any]) -> str:
     lines = [ctx.t("meeting.list_head", circle=circle.name, tz=circle.timezone)]
     lines += [ctx.t("meeting.list_line", name=s.shown(ctx.texts, m.name), rule=m.rule,
                     time=s.when(ctx.texts, m.next_at, circle.timezone)) for m in found]
-    lines.append(ctx.t("meeting.list_reminders",
-                       before=ctx.section(s.MeetingSettings, circle).remind_before))
+    if s.offset_minutes(ctx, circle):
+        lines.append(ctx.t("meeting.list_reminders",
+                           before=ctx.section(s.MeetingSettings, circle).remind_before))
+    else:
+        lines.append(ctx.t("meeting.list_no_reminders"))
     return "\n".join(lines)
 
 
