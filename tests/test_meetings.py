@@ -219,15 +219,15 @@ BAD = [
     ("@alice> meeting schedule fortnightly mon 19:00",
      '"fortnightly mon 19:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule weekly wed 25:00",
      '"weekly wed 25:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule once 2026-02-30 18:00",
      '"once 2026-02-30 18:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule once 2026-11-30 18:00",
      "once 2026-11-30 18:00 is already past in America/New_York; pick a time still ahead."),
     ("@alice> meeting schedule monthly first sat 10:00 name:Weekly",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
@@ -26,8 +28,10 @@ def _normal(name: str | None) -> str:
     return s.DEFAULT_NAME if name in defaults else name
 
 
-def _forms() -> str:
-    return "; ".join(FORMS)
+def _forms(ctx: Ctx, timezone: str) -> str:
+    """The accepted forms; the `once` example a fortnight ahead, so it is never itself past."""
+    ahead = (ctx.now.astimezone(ZoneInfo(timezone)) + timedelta(days=14)).date().isoformat()
+    return "; ".join(f"once {ahead} 18:00" if f.startswith("once ") else f for f in FORMS)
 
 
 @feature.command("meeting schedule",
@@ -38,7 +42,8 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     assert circle is not None
     rule = parse_rule(args["rule"])
     if rule is None:
-        raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60], forms=_forms()))
+        raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60],
+                              forms=_forms(ctx, circle.timezone)))
     name = _normal(args["name"]) or s.DEFAULT_NAME
     await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
     existing = await s.meetings_of(ctx, circle.id)
