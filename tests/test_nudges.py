@@ -169,3 +169,16 @@ async def test_quiet_hours_written_with_spaces_read_and_a_wrong_range_says_the_f
                         "meeting reminders by DM and the pulse survey wait until they end.")
     assert "write it like 23:00-09:00" in said[-2]
     assert "21:00-09:00" in said[-1]  # the wrong range changed nothing
+
+
+async def test_nudges_off_stores_nothing_for_someone_who_never_turned_them_on(
+        sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:Europe/Madrid
+        @bob> join
+        @bob dm> nudges off
+        @bob dm> me
+    """.replace("        ", ""))
+    assert said[-2] == "[reply @bob] Nudges off. No check-in reminders will reach you."
+    assert "nudge" not in said[-1]

@@ -47,8 +47,11 @@ async def on(ctx: Ctx, args: dict[str, Any]) -> str:
 
 @feature.command("nudges off", private=True)
 async def off(ctx: Ctx, args: dict[str, Any]) -> str:
-    pref = await pref_of(ctx)
-    pref.enabled, pref.next_check_at = False, None
+    assert ctx.member is not None
+    # Off is the default: saying it stores nothing about someone who never turned them on.
+    pref = await ctx.session.get(NudgePref, ctx.member.id)
+    if pref is not None:
+        pref.enabled, pref.next_check_at = False, None
     return ctx.t("nudges.off")
 
 
