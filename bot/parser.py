@@ -231,6 +231,9 @@ def convert(arg: Arg, raw: str, texts: Texts, moods: dict[str, int], command: Co
         if (arg.minimum is not None and number < arg.minimum) or (
             arg.maximum is not None and number > arg.maximum
         ):
+            if arg.maximum is None:  # only a floor: say that, not "from 1 to None"
+                raise ParseError(texts("err.below_minimum", name=arg.name, value=number,
+                                       minimum=arg.minimum))
             raise ParseError(texts("err.out_of_range", name=arg.name, value=number,
                                    minimum=arg.minimum, maximum=arg.maximum))
         return number

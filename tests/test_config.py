@@ -61,3 +61,17 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     cfg.write_text("database:\n  url: sqlite+aiosqlite:///x.db\n")
     assert main(["check-config", "--config", str(cfg)]) == 0
     assert "config OK" in capsys.readouterr().out
+
+
+def test_example_config_documents_every_circle_setting() -> None:
+    """A host reads config.example.yaml to learn what a circle starts with: every feature's
+    settings section, and each setting in it, is there (but a circle's own name and timezone,
+    given at `circle setup`)."""
+    from bot.features import all_features
+
+    defaults = load_settings(ROOT / "config.example.yaml", must_exist=True).circle_defaults
+    missing = [f"{f.settings.section}.{name}" for f in all_features() if f.settings is not None
+               for name in f.settings.model_fields
+               if name not in f.settings.columns
+               and name not in defaults.get(f.settings.section, {})]
+    assert missing == []

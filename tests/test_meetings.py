@@ -20,7 +20,7 @@ from bot.features.meetings.models import Meeting
 from bot.features.meetings.rules import next_start, parse_anchor, parse_rule
 from bot.refs import Place
 from tests.conftest import DbSpec, run_lines
-from tests.meeting_helpers import Said, jump, next_due
+from tests.meeting_helpers import Said, jump, next_due, walk
 from tests.test_bad_input import snapshot
 from tests.test_lifeline_races import cores, who
 
@@ -219,15 +219,15 @@ BAD = [
     ("@alice> meeting schedule fortnightly mon 19:00",
      '"fortnightly mon 19:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule weekly wed 25:00",
      '"weekly wed 25:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule once 2026-02-30 18:00",
      '"once 2026-02-30 18:00" is not a schedule I can read; write one of: weekly wed 19:00; '
      'every 2 weeks mon 18:30; monthly first sat 10:00; monthly last fri 20:00; '
-     'once 2026-12-24 18:00.'),
+     'once 2026-12-15 18:00.'),
     ("@alice> meeting schedule once 2026-11-30 18:00",
      "once 2026-11-30 18:00 is already past in America/New_York; pick a time still ahead."),
     ("@alice> meeting schedule monthly first sat 10:00 name:Weekly",
@@ -306,3 +306,57 @@ async def test_two_stewards_naming_two_meetings_alike_at_once_make_one(
     assert console.core is not None
     async with console.core.db.transaction() as s:
         assert len((await s.execute(select(Meeting))).scalars().all()) == 1
+
+
+async def test_a_spanish_reader_gets_spanish_day_and_month_names(sim: ConsoleSession) -> None:
+    """Dates are words too: `mié 09 dic`, not `Wed 09 Dec`, for a member who speaks Spanish
+    and in the room of a circle that does; an English reader keeps `Wed 09 Dec`."""
+    sim.clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Río timezone:Europe/Madrid
+        @bob> join
+        @bob dm> me language es
+        @alice> meeting schedule weekly wed 19:00
+        @bob> meeting next
+        @bob> meeting list
+        @bob> circle info
+        @alice> meeting next
+        @alice> circle settings language:es
+        @alice> meeting cancel next
+    """.replace("        ", ""))
+    text = "\n".join(said)
+    assert "[reply @bob] Próxima reunión: mié 02 dic 19:00 (Europe/Madrid)" in text
+    assert "la próxima el mié 02 dic 19:00" in text
+    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), reunión" in text
+    assert "[reply @alice] Next meeting: Wed 02 Dec 19:00 (Europe/Madrid)" in text
+    room_posts = [line for line in said if line.startswith("[room]")]
+    assert "mié 02 dic 19:00" in room_posts[-1] and "mié 09 dic 19:00" in room_posts[-1]
+    out = await jump(sim, datetime(2026, 12, 9, 19, tzinfo=UTC))
+    posts = [line for _, line in out if line.startswith("[room]")]
+    assert posts and all("Wed" not in p and "Dec" not in p for p in posts)
+    # The meeting scheduled without a name is `reunión` to a Spanish reader, and that name
+    # finds it.
+    assert "Próxima reunión: mié 02 dic 19:00 (Europe/Madrid), reunión — weekly wed 19:00." \
+        in text
+    said = await run_lines(sim, "@bob dm> me language es\n"
+                                "@alice> meeting schedule weekly fri 19:00 name:reunión\n"
+                                "@alice> meeting clear reunión")
+    assert "ya tiene una reunión llamada reunión" in said[-2]
+    assert said[-1] == "[reply @alice] Quitadas: reunión (weekly wed 19:00)."
+
+
+async def test_with_remind_before_none_no_text_promises_a_reminder(sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 17, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:America/New_York
+        @alice> circle settings remind_before:none
+        @alice> meeting schedule weekly thu 18:00
+        @alice> meeting list
+    """.replace("        ", ""))
+    assert said[-2].endswith("no reminders go out before it (remind_before: none).")
+    assert said[-1].endswith("No reminders go out before meetings (remind_before: none).")
+    assert "Reminders go out none" not in said[-1]
+    out = await walk(sim, datetime(2026, 12, 4, tzinfo=UTC))
+    assert any("the meeting starts now" in line for _, line in out)
+    assert [line for _, line in out if line.startswith("[room]")] == [
+        line for _, line in out if "the meeting starts now" in line]

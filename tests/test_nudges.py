@@ -64,8 +64,8 @@ async def test_quiet_hours_can_be_moved_and_nudges_turned_off(sim: ConsoleSessio
         @bob> nudges quiet 10:00-20:00
         @bob> nudges on
     """.replace("        ", ""))
-    assert said[-2] == ("[dm @bob] Quiet hours: 10:00-20:00 (Europe/Madrid). No personal DM "
-                        "from the bot reaches you then, except a lifeline page you agreed to.")
+    assert said[-2] == ("[dm @bob] Quiet hours: 10:00-20:00 (Europe/Madrid). Nudges, meeting "
+                        "reminders by DM and the pulse survey wait until they end.")
     out: Said = []
     while (due := await next_due(sim, "nudges.")) is not None and due < start + timedelta(
             days=2):
@@ -153,3 +153,32 @@ async def test_export_forget_and_leave_reach_nudges_and_meeting_dms(
     async with core.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(NudgePref))).scalar() == 0
         assert (await s.execute(select(func.count()).select_from(MeetingDm))).scalar() == 0
+
+
+async def test_quiet_hours_written_with_spaces_read_and_a_wrong_range_says_the_form(
+        sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:Europe/Madrid
+        @bob> join
+        @bob dm> nudges quiet 21:00 - 09:00
+        @bob dm> nudges quiet 25:00-08:00
+        @bob dm> nudges
+    """.replace("        ", ""))
+    assert said[-3] == ("[reply @bob] Quiet hours: 21:00-09:00 (Europe/Madrid). Nudges, "
+                        "meeting reminders by DM and the pulse survey wait until they end.")
+    assert "write it like 23:00-09:00" in said[-2]
+    assert "21:00-09:00" in said[-1]  # the wrong range changed nothing
+
+
+async def test_nudges_off_stores_nothing_for_someone_who_never_turned_them_on(
+        sim: ConsoleSession) -> None:
+    sim.clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # type: ignore[attr-defined]
+    said = await run_lines(sim, """
+        @alice> circle setup name:Riverbend timezone:Europe/Madrid
+        @bob> join
+        @bob dm> nudges off
+        @bob dm> me
+    """.replace("        ", ""))
+    assert said[-2] == "[reply @bob] Nudges off. No check-in reminders will reach you."
+    assert "nudge" not in said[-1]

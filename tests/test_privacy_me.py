@@ -125,3 +125,20 @@ async def test_language_is_the_members_own(console: ConsoleSession) -> None:
     assert console.core is not None
     answer = await console.core.invoke(Invocation("no such", who("bob"), Place.direct()))
     assert answer.text == 'No conozco "no such"; escribe help para ver la lista de comandos.'
+
+
+async def test_me_names_every_kind_of_thing_in_words_in_the_member_s_language(
+        console: ConsoleSession) -> None:
+    """`me` counts what is held, each kind said in words: no export key (`open surveys
+    answered`, `nudges`), and a mentor request is not called a lifeline request."""
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join\n@bob dm> mentor request housing\n"
+                             "@bob dm> nudges on\n@bob dm> meeting remind on\n"
+                             "@alice> survey open\n@bob dm> survey answer 1 1 4")
+    (said,) = await run_lines(console, "@bob dm> me")
+    assert "lifeline" not in said and "- 1 mentor requests" in said
+    assert "- 1 nudge choices" in said and "- 1 open pulse surveys you answered" in said
+    assert "- 1 circles whose meeting reminders you get by DM" in said
+    said = (await run_lines(console, "@bob dm> me language es\n@bob dm> me"))[-1]
+    assert "peticiones de mentoría" in said and "encuestas de pulso abiertas" in said
+    assert "open surveys" not in said and "nudges" not in said

@@ -245,3 +245,28 @@ async def test_the_requester_and_the_team_closing_at_once_close_it_once(
     async with console.core.db.transaction() as s:
         req = (await s.execute(select(RepairRequest))).scalar_one()
     assert [h["state"] for h in req.history] == ["open", "convened", "closed"]
+
+
+async def test_status_dates_are_the_circle_s_calendar_days(console: ConsoleSession) -> None:
+    """Asked at 00:30 in Berlin on 2 December (23:30 UTC on the 1st): the history says the 2nd,
+    the day the requester lived it."""
+    from datetime import UTC, datetime
+
+    console.clock.set(datetime(2026, 12, 1, 23, 30, tzinfo=UTC))  # type: ignore[attr-defined]
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join")
+    said = await run_lines(console, "@bob dm> repair request a few words\n"
+                                    "@bob dm> repair status")
+    assert "asked 2026-12-02" in said[-1] and "2026-12-01" not in said[-1]
+
+
+async def test_a_typo_in_a_subcommand_keeps_the_words_waiting_to_be_confirmed(
+        console: ConsoleSession) -> None:
+    await run_lines(console, "@alice> circle setup name:Riverbend timezone:Europe/Berlin\n"
+                             "@bob> join")
+    said = await run_lines(console, f"@bob dm> repair request {NOTE}\n"
+                                    "@bob dm> repair confrim\n"
+                                    "@bob dm> repair confirm")
+    assert "repair confirm" in said[1] and "Repair request" not in said[1]
+    assert f"In their words: {NOTE}" in "\n".join(said[2:])
+    assert "confrim" not in "\n".join(said[2:])

@@ -128,6 +128,8 @@ async def test_bad_survey_input_changes_nothing(console: ConsoleSession) -> None
          "You answered question 1 already; answers can't be changed, since they aren't "
          "linked to you."),
         ("@carol dm> survey answer 9 1 5", "There is no pulse survey 9 in your circles."),
+        ("@carol dm> survey answer 0 1 5",
+         "survey 0 is out of range; use a whole number from 1 up."),
         ("@bob> survey open", "Only a steward can use survey open; ask"),
     ]
     for line, expected in cases:
@@ -182,3 +184,31 @@ async def test_two_stewards_open_one_survey_and_two_presses_keep_one_answer(
     async with console.core.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(PulseAnswer))).scalar() == 1
         assert (await s.execute(select(func.count()).select_from(PulseSurvey))).scalar() == 1
+
+
+async def test_a_spanish_member_is_invited_with_spanish_dates(console: ConsoleSession) -> None:
+    await _circle(console)
+    said = await run_lines(console, "@bob dm> me language es\n@alice> survey open\n"
+                                    "@bob> survey")
+    bob = [line for line in said if line.startswith("[dm @bob] Encuesta")]
+    assert bob and "abierta hasta el mar 08 dic 12:00" in bob[0]
+    assert "[reply @bob] La encuesta de pulso está abierta hasta el mar 08 dic 12:00" \
+        in "\n".join(said)
+    alice = [line for line in said if line.startswith("[dm @alice]")]
+    assert alice and "open until Tue 08 Dec 12:00" in alice[0]
+
+
+async def test_a_question_fewer_than_three_answered_shows_no_counts(
+        console: ConsoleSession) -> None:
+    """Three answered the survey, but only Bob went past the first question: the room must
+    not learn his answers to the others from counts of one."""
+    await _circle(console)
+    await run_lines(console, "@alice> survey open")
+    await _answer(console, "bob", 1, (4, 2, 5, 1), None)
+    await _answer(console, "carol", 1, (3,), None)
+    await _answer(console, "dave", 1, (5,), None)
+    (result,) = await _close(console)
+    assert "3 answered" in result
+    assert "1: 0  2: 0  3: 1  4: 1  5: 1 (3 answers)" in result
+    assert result.count("Fewer than 3 answered this one, so its counts are not shown.") == 3
+    assert "(1 answers)" not in result and "2: 1" not in result

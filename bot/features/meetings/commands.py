@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
@@ -12,18 +14,24 @@ from bot.features.meetings import service as s
 from bot.features.meetings.feature import feature
 from bot.features.meetings.models import Meeting, MeetingDm
 from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
+from bot.texts import LANGUAGES, Texts
 
-DEFAULT_NAME = "meeting"
 MAX_MEETINGS = 10
 _NAME = Arg("name", Kind.TEXT, max_len=40, named_only=True, help="arg.meeting.name")
 
 
 def _normal(name: str | None) -> str:
-    return " ".join((name or "").lower().split())
+    """The stored form of a name a steward wrote; the unnamed meeting's name in any language
+    (`name:reunión`) is that meeting."""
+    name = " ".join((name or "").lower().split())
+    defaults = {Texts(lang)("meeting.default_name").lower() for lang in LANGUAGES}
+    return s.DEFAULT_NAME if name in defaults else name
 
 
-def _forms() -> str:
-    return "; ".join(FORMS)
+def _forms(ctx: Ctx, timezone: str) -> str:
+    """The accepted forms; the `once` example a fortnight ahead, so it is never itself past."""
+    ahead = (ctx.now.astimezone(ZoneInfo(timezone)) + timedelta(days=14)).date().isoformat()
+    return "; ".join(f"once {ahead} 18:00" if f.startswith("once ") else f for f in FORMS)
 
 
 @feature.command("meeting schedule",
@@ -34,12 +42,13 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     assert circle is not None
     rule = parse_rule(args["rule"])
     if rule is None:
-        raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60], forms=_forms()))
-    name = _normal(args["name"]) or DEFAULT_NAME
+        raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60],
+                              forms=_forms(ctx, circle.timezone)))
+    name = _normal(args["name"]) or s.DEFAULT_NAME
     await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
     existing = await s.meetings_of(ctx, circle.id)
     if any(m.name == name for m in existing):
-        raise UserError(ctx.t("err.meeting_name_taken", name=name))
+        raise UserError(ctx.t("err.meeting_name_taken", name=s.shown(ctx.texts, name)))
     if len(existing) >= MAX_MEETINGS:
         raise UserError(ctx.t("err.meeting_too_many", most=MAX_MEETINGS))
     first = next_start(rule, circle.timezone, ctx.now)
@@ -50,8 +59,9 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
                       created_at=ctx.now)
     ctx.session.add(meeting)
     await s.plan(ctx, meeting, circle, first)
-    return ctx.t("meeting.scheduled", name=name, rule=rule.text, tz=circle.timezone,
-                 first=s.when(first, circle.timezone))
+    key = "meeting.scheduled" if s.offset_minutes(ctx, circle) else "meeting.scheduled_no_reminders"
+    return ctx.t(key, name=s.shown(ctx.texts, name), rule=rule.text,
+                 tz=circle.timezone, first=s.when(ctx.texts, first, circle.timezone))
 
 
 @feature.command("meeting next", who=Who.CIRCLE)
@@ -62,8 +72,9 @@ async def next_(ctx: Ctx, args: dict[str, Any]) -> str:
     if not found:
         return ctx.t("meeting.none")
     m = found[0]
-    return ctx.t("meeting.next", name=m.name, time=s.when(m.next_at, circle.timezone),
-                 tz=circle.timezone, rule=m.rule)
+    return ctx.t("meeting.next", name=s.shown(ctx.texts, m.name),
+                 time=s.when(ctx.texts, m.next_at, circle.timezone), tz=circle.timezone,
+                 rule=m.rule)
 
 
 @feature.command("meeting list", who=Who.CIRCLE)
@@ -74,10 +85,13 @@ async def list_(ctx: Ctx, args: dict[str, Any]) -> str:
     if not found:
         return ctx.t("meeting.none")
     lines = [ctx.t("meeting.list_head", circle=circle.name, tz=circle.timezone)]
-    lines += [ctx.t("meeting.list_line", name=m.name, rule=m.rule,
-                    time=s.when(m.next_at, circle.timezone)) for m in found]
-    lines.append(ctx.t("meeting.list_reminders",
-                       before=ctx.section(s.MeetingSettings, circle).remind_before))
+    lines += [ctx.t("meeting.list_line", name=s.shown(ctx.texts, m.name), rule=m.rule,
+                    time=s.when(ctx.texts, m.next_at, circle.timezone)) for m in found]
+    if s.offset_minutes(ctx, circle):
+        lines.append(ctx.t("meeting.list_reminders",
+                           before=ctx.section(s.MeetingSettings, circle).remind_before))
+    else:
+        lines.append(ctx.t("meeting.list_no_reminders"))
     return "\n".join(lines)
 
 
@@ -92,7 +106,7 @@ async def _pick(ctx: Ctx, name: str | None) -> list[Meeting]:
     chosen = [m for m in found if m.name == wanted]
     if not chosen:
         raise UserError(ctx.t("err.meeting_unknown", name=wanted[:40],
-                              names=", ".join(m.name for m in found)))
+                              names=", ".join(s.shown(ctx.texts, m.name) for m in found)))
     return chosen
 
 
@@ -113,13 +127,13 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
     if nxt is None:
         await ctx.session.delete(meeting)
         ctx.post(circle, t("meeting.cancelled_last", name=name,
-                           time=s.when(cancelled, circle.timezone)))
+                           time=s.when(t, cancelled, circle.timezone)))
     else:
         await s.plan(ctx, meeting, circle, nxt)
         ctx.post(circle, t("meeting.cancelled", name=name,
-                           time=s.when(cancelled, circle.timezone),
-                           next=s.when(nxt, circle.timezone)))
-    return ctx.t("meeting.cancel_done", time=s.when(cancelled, circle.timezone))
+                           time=s.when(t, cancelled, circle.timezone),
+                           next=s.when(t, nxt, circle.timezone)))
+    return ctx.t("meeting.cancel_done", time=s.when(ctx.texts, cancelled, circle.timezone))
 
 
 @feature.command("meeting clear", Arg("name", Kind.TEXT, max_len=NAME_LIMIT,
@@ -132,7 +146,8 @@ async def clear(ctx: Ctx, args: dict[str, Any]) -> str:
     for meeting in chosen:
         await s.unplan(ctx, meeting, circle)
         await ctx.session.delete(meeting)
-    return ctx.t("meeting.cleared", names=", ".join(f"{m.name} ({m.rule})" for m in chosen))
+    return ctx.t("meeting.cleared", names=", ".join(f"{s.shown(ctx.texts, m.name)} ({m.rule})"
+                                                    for m in chosen))
 
 
 @feature.command("meeting remind", Arg("state", Kind.CHOICE, choices=("on", "off"),

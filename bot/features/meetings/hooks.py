@@ -22,8 +22,8 @@ async def _info(ctx: Ctx) -> list[str]:
     if not found:
         return [ctx.t("circle.info_next_meeting_none")]
     m = found[0]
-    return [ctx.t("meeting.info_next", time=s.when(m.next_at, circle.timezone),
-                  tz=circle.timezone, name=m.name)]
+    return [ctx.t("meeting.info_next", time=s.when(ctx.texts, m.next_at, circle.timezone),
+                  tz=circle.timezone, name=s.shown(ctx.texts, m.name))]
 
 
 @feature.housekeeping

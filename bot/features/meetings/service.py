@@ -17,6 +17,8 @@ from bot.features.rotation import steward_assigned
 from bot.texts import Texts
 from storage.models import Circle
 
+DEFAULT_NAME = "meeting"  # stored for a meeting scheduled without name:
+
 # Within this of its time, a reminder or a start post is on time; later it is marked late.
 ON_TIME = timedelta(minutes=5)
 # A start post later than this (the bot was down through the meeting) is dropped.
@@ -30,8 +32,9 @@ async def lock(ctx: Ctx, circle_id: int) -> Circle | None:
         select(Circle).where(Circle.id == circle_id).with_for_update())).scalar_one_or_none()
 
 
-def when(instant: datetime, timezone: str) -> str:
-    return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M")
+def when(t: Texts, instant: datetime, timezone: str) -> str:
+    """Day and month names in the reader's language (`mié 23 dic 19:00`)."""
+    return t.when(instant, timezone)
 
 
 def rule_of(meeting: Meeting) -> Rule:
@@ -110,8 +113,13 @@ def reminder_text(t: Texts, meeting: Meeting, circle: Circle, at: datetime, now:
     if late or minutes < 0:
         minutes = max(1, -(-int((at - now).total_seconds()) // 60))
     text = t("meeting.reminder", name=title(t, meeting, circle), soon=in_how_long(t, minutes),
-             time=when(at, circle.timezone), tz=circle.timezone)
+             time=when(t, at, circle.timezone), tz=circle.timezone)
     return t("meeting.late_mark") + " " + text if late else text
+
+
+def shown(t: Texts, name: str) -> str:
+    """A meeting's name as the reader sees it: the unnamed one in their language."""
+    return t("meeting.default_name") if name == DEFAULT_NAME else name
 
 
 def title(t: Texts, meeting: Meeting, circle: Circle) -> str:
@@ -135,7 +143,7 @@ async def start_text(ctx: Ctx, meeting: Meeting, circle: Circle, start: datetime
               else t("meeting.prompt_default"))
     who = await facilitator(ctx, circle)
     lines = [t("meeting.start_late" if late else "meeting.start",
-               name=title(t, meeting, circle), time=when(start, circle.timezone)),
+               name=title(t, meeting, circle), time=when(t, start, circle.timezone)),
              prompt,
              t("meeting.facilitator", name=who) if who else t("meeting.facilitator_none"),
              t("think.card")]

@@ -6,6 +6,6 @@ Other features ask `waking_at` before a personal DM (meeting reminders, the puls
 
 from bot.features.nudges import commands, hooks, timers  # noqa: F401  (register)
 from bot.features.nudges.feature import feature
-from bot.features.nudges.quiet import is_quiet, waking_at
+from bot.features.nudges.quiet import waking_at
 
-__all__ = ["feature", "is_quiet", "waking_at"]
+__all__ = ["feature", "waking_at"]

@@ -47,12 +47,15 @@ async def on(ctx: Ctx, args: dict[str, Any]) -> str:
 
 @feature.command("nudges off", private=True)
 async def off(ctx: Ctx, args: dict[str, Any]) -> str:
-    pref = await pref_of(ctx)
-    pref.enabled, pref.next_check_at = False, None
+    assert ctx.member is not None
+    # Off is the default: saying it stores nothing about someone who never turned them on.
+    pref = await ctx.session.get(NudgePref, ctx.member.id)
+    if pref is not None:
+        pref.enabled, pref.next_check_at = False, None
     return ctx.t("nudges.off")
 
 
-@feature.command("nudges quiet", Arg("hours", Kind.TEXT, required=True, max_len=20,
+@feature.command("nudges quiet", Arg("hours", Kind.REST, required=True, max_len=20,
                                      help="arg.nudges.hours"), private=True)
 async def quiet(ctx: Ctx, args: dict[str, Any]) -> str:
     assert ctx.circle is not None and ctx.member is not None

@@ -60,12 +60,6 @@ async def zone_and_quiet(session: AsyncSession, member_id: int,
             pref.quiet if pref is not None else DEFAULT_QUIET)
 
 
-async def is_quiet(session: AsyncSession, member_id: int, circle: Circle,
-                   now: datetime) -> bool:
-    zone, quiet = await zone_and_quiet(session, member_id, circle)
-    return quiet_now(quiet, zone, now)
-
-
 async def waking_at(session: AsyncSession, member_id: int, circle: Circle,
                     at: datetime) -> tuple[datetime, datetime]:
     """When a personal DM meant for `at` may go: `at` itself outside quiet hours, else the

@@ -18,19 +18,22 @@ async def _export(ctx: Ctx) -> dict[str, Any]:
     return await ctx.core.export_person(ctx, ctx.person)
 
 
-def _what(ctx: Ctx, name: str) -> str:
-    """A feature's export key as words; a feature may name its own (me.what.<key>)."""
-    key = f"me.what.{name}"
-    return ctx.t(key) if ctx.texts.has(key) else name.replace("_", " ")
+def _what(ctx: Ctx, owner: str, name: str) -> str:
+    """A feature's export key as words; a feature may name its own (me.what.<key>, or
+    me.what.<feature>.<key> where two features use one key: mentor and lifeline `requests`)."""
+    for key in (f"me.what.{owner}.{name}", f"me.what.{name}"):
+        if ctx.texts.has(key):
+            return ctx.t(key)
+    return name.replace("_", " ")
 
 
 def _summary(ctx: Ctx, data: dict[str, Any]) -> list[str]:
     """One short line per kind of thing held: how many, never the words themselves."""
     lines = []
-    for part in data.values():
+    for owner, part in data.items():
         for name, value in part.items():
             if isinstance(value, list) and value:
-                lines.append(ctx.n("me.count", len(value), what=_what(ctx, name)))
+                lines.append(ctx.n("me.count", len(value), what=_what(ctx, owner, name)))
     return lines
 
 

@@ -4,6 +4,7 @@ is never seen by the room, and never by the member it is about."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -140,7 +141,10 @@ async def repair_status(ctx: Ctx, args: dict[str, Any]) -> Answer:
 async def _line(ctx: Ctx, request: RepairRequest, key: str) -> str:
     t = ctx.texts
     circle = await _circle_of(ctx, request)
-    history = ", ".join(t(f"repair.state.{h['state']}", at=h["at"][:10])
+    # Each date as it was on the circle's calendar (the history holds UTC instants).
+    history = ", ".join(t(f"repair.state.{h['state']}",
+                          at=t.when(datetime.fromisoformat(h["at"]), circle.timezone,
+                                    "yyyy-MM-dd"))
                         for h in request.history or ())
     line = t(key, id=request.id, circle=circle.name, history=history)
     if request.state != State.CLOSED.value:

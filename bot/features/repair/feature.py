@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from bot.feature import Feature
 
-feature = Feature("repair", group_defaults={"repair": "request"},
-                  forgets=("repair_requests", "repair_team"))
+# No group default: `repair confrim` must be "did you mean repair confirm?", never a request
+# whose note ("confrim") replaces the words waiting to be confirmed.
+feature = Feature("repair", forgets=("repair_requests", "repair_team"))

@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 
@@ -21,6 +20,7 @@ from bot.features.survey.feature import feature
 from bot.features.survey.models import PulseAnswer, PulseAnswered, PulseSurvey
 from bot.features.survey.questions import FREE, LAST, MIN_SHOWN, SCALED, ask
 from bot.membership import member_of, party
+from bot.texts import Texts
 from storage.models import Circle, Member, Person
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ class SurveyClose:
     survey_id: int
 
 
-def _when(ctx: Ctx, circle: Circle, instant: datetime) -> str:
-    return instant.astimezone(ZoneInfo(circle.timezone)).strftime("%a %d %b %H:%M")
+def _when(t: Texts, circle: Circle, instant: datetime) -> str:
+    return t.when(instant, circle.timezone)
 
 
 async def _open_one(ctx: Ctx, circle_id: int) -> PulseSurvey | None:
@@ -68,7 +68,8 @@ async def show(ctx: Ctx, args: dict[str, Any]) -> str:
     survey = await _open_one(ctx, circle.id)
     if survey is None:
         return ctx.t("survey.none_open")
-    return ctx.t("survey.is_open", until=_when(ctx, circle, survey.closes_at), tz=circle.timezone)
+    return ctx.t("survey.is_open", until=_when(ctx.texts, circle, survey.closes_at),
+                 tz=circle.timezone)
 
 
 @feature.command("survey open", Arg("share", Kind.BOOL, default=False, help="arg.survey.share"),
@@ -79,7 +80,8 @@ async def open_(ctx: Ctx, args: dict[str, Any]) -> str:
     await lock(ctx, circle.id)  # two stewards at once: one survey
     found = await _open_one(ctx, circle.id)
     if found is not None:
-        raise UserError(ctx.t("err.survey_open", until=_when(ctx, circle, found.closes_at)))
+        raise UserError(ctx.t("err.survey_open",
+                              until=_when(ctx.texts, circle, found.closes_at)))
     survey = PulseSurvey(circle_id=circle.id, state="open", share_text=bool(args["share"]),
                          opened_at=ctx.now, closes_at=ctx.now + OPEN_FOR)
     ctx.session.add(survey)
@@ -93,7 +95,7 @@ async def open_(ctx: Ctx, args: dict[str, Any]) -> str:
     await ctx.schedule(SurveyClose(survey.id), survey.closes_at, f"survey:{survey.id}:close")
     t = ctx.circle_texts(circle)
     ctx.post(circle, t("survey.opened_share" if survey.share_text else "survey.opened",
-                       until=_when(ctx, circle, survey.closes_at), least=MIN_SHOWN))
+                       until=_when(t, circle, survey.closes_at), least=MIN_SHOWN))
     return ctx.t("survey.open_done")
 
 
@@ -121,7 +123,7 @@ async def _invite(ctx: Ctx, survey: PulseSurvey, circle: Circle, member_id: int,
     t = ctx.texts_for(who.person, circle)
     text, actions = ask(t, survey.id, 1)
     intro = t("survey.reminder" if reminder else "survey.invite", circle=circle.name,
-              until=_when(ctx, circle, survey.closes_at), least=MIN_SHOWN)
+              until=_when(t, circle, survey.closes_at), least=MIN_SHOWN)
     share = t("survey.share_yes" if survey.share_text else "survey.share_no", least=MIN_SHOWN)
     ctx.dm(who.person, f"{intro}\n{share}\n{text}", actions=actions,
            label=f"survey:{survey.id}:{'remind' if reminder else 'invite'}:{member_id}",
@@ -233,6 +235,10 @@ async def _result(ctx: Ctx, survey: PulseSurvey, t: Any) -> str:
     lines = [t("survey.result_head", n=survey.respondents)]
     for q in SCALED:
         per = [counts.get((q, v), 0) for v in range(1, 6)]
+        if sum(per) < MIN_SHOWN:  # one or two answers to a question could be told apart
+            lines.append(t("survey.result_line_few", n=q, question=t(f"survey.q{q}"),
+                           least=MIN_SHOWN))
+            continue
         spread = "  ".join(f"{v}: {n}" for v, n in zip(range(1, 6), per, strict=True))
         lines.append(t("survey.result_line", n=q, question=t(f"survey.q{q}"), spread=spread,
                        count=sum(per)))
