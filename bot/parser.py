@@ -94,7 +94,9 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
         if sub is not None and table.get(f"{head} {sub}") is not None:
             command = table.get(f"{head} {sub}")
             rest = rest[1:]
-        elif sub is not None and head not in table.defaults:
+        elif sub is not None and (head not in table.defaults
+                                  or not table.get(f"{head} {table.defaults[head]}").args):  # type: ignore[union-attr]
+            # A default that takes no words cannot be what `nudges maybe` meant.
             guess = closest(sub, subs, 0.8)
             if guess:
                 raise ParseError(texts("err.unknown_command_suggest", word=f"{head} {sub[:40]}",

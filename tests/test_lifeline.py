@@ -243,7 +243,10 @@ async def test_caps_hold_and_resources_are_never_withheld(console: ConsoleSessio
         assert paged(said) == ["bob"], n
     said = await run_lines(console, "@dot dm> call")
     assert paged(said) == []  # two pages in 15 minutes is bob's cap
-    assert "Samaritans" in said[0] and "No one is reachable right now" in said[0]
+    assert "Samaritans" in said[0] and "I couldn't reach a peer for request #3" in said[0]
+    # Said once, in the answer: no second message repeats the resources.
+    to_dot = [line for line in said if line.startswith(("[reply @dot]", "[dm @dot]"))]
+    assert len(to_dot) == 1 and to_dot[0].count("Samaritans") == 1, said
     # One active request per member: a repeat call attaches to it.
     said = await run_lines(console, "@dot dm> call still here")
     assert "Samaritans" in said[0] and "Your request #3 is still open" in said[0]

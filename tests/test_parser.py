@@ -85,7 +85,7 @@ def test_groups_default_and_subcommands() -> None:
     ("checkin visibility:everyone",
      'visibility "everyone" is not one of the choices; use one of: circle, mentor, private.'),
     ("checkin " + "x" * 1001, "note is 1001 characters; the limit is 1000."),
-    ("pact burn", 'I didn\'t expect "burn"; the form is: pact show'),
+    ("pact burn", '"burn" is not part of pact; use one of: show, accept, edit.'),
     ("checkin 3.5 meh", "mood 3.5 should be a whole number from 1 to 5 (1 is awful, 5 is great), "
                         "as in checkin 3 tired."),
     ("", "That was an empty command; type help to see what I can do."),

@@ -88,11 +88,12 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
     if args["room"]:
         ctx.post(circle, ctx.circle_texts()("lifeline.room_notice",
                                             name=ctx.person.display_name))
-    paged = await r.next_wave(ctx, req, circle)
-    head = ctx.t("lifeline.finding", id=req.id) + chosen_note + "\n" + resources
+    paged = await r.next_wave(ctx, req, circle, tell_requester=False)
     if not paged and req.state == State.FALLBACK:
-        return head + "\n" + ctx.t("lifeline.none_reachable_reply")
-    return head
+        # No one reachable at all: say so first, not "finding someone", and the resources once.
+        return ctx.t("lifeline.fallback", id=req.id) + "\n" + r.resources_list(ctx.texts,
+                                                                             settings)
+    return ctx.t("lifeline.finding", id=req.id) + chosen_note + "\n" + resources
 
 
 def _default_resources(ctx: Ctx) -> str:

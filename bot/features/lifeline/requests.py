@@ -107,8 +107,11 @@ def local_time(instant: datetime, tz: str) -> str:
 
 
 # -- waves ------------------------------------------------------------------------------------
-async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
-    """Page the next wave now (or fall back); returns how many were paged."""
+async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle, *,
+                    tell_requester: bool = True) -> int:
+    """Page the next wave now (or fall back); returns how many were paged. `call` answers
+    the requester itself when no one is reachable at once (tell_requester=False), so the
+    resources reach them once."""
     if await requester_left(ctx, req, circle):
         return 0
     p = req.policy
@@ -125,7 +128,7 @@ async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle) -> int:
         emergency = True
         req.emergency_wave_done = True
     if not chosen:
-        await fallback(ctx, req, circle)
+        await fallback(ctx, req, circle, tell_requester=tell_requester)
         return 0
     req.wave += 1
     if req.first_page_at is None:
@@ -256,7 +259,8 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
                   {person.id: person for _, person, _ in rows})
 
 
-async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
+async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle, *,
+                   tell_requester: bool = True) -> None:
     if req.state != State.PAGING:
         return
     move(req, "give_up")
@@ -264,7 +268,7 @@ async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle) -> None:
     await ctx.cancel_timers(key(req, f"wave:{req.wave + 1}"))
     requester = await party(ctx, req.requester_member_id)
     settings = ctx.section(LifelineSettings, circle)
-    if requester is not None:
+    if requester is not None and tell_requester:
         t = ctx.texts_for(requester.person, circle)
         ctx.dm(requester.person, t("lifeline.fallback", id=req.id) + "\n" +
                resources_list(t, settings), label="fallback", priority=PRIORITY_LIFELINE)
