@@ -89,6 +89,20 @@ async def db_spec(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield spec
 
 
+@pytest_asyncio.fixture
+async def pg_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A private PostgreSQL database at the head revision, for what only PostgreSQL has
+    (leader election, the Matrix key store)."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
+    pg: PgDatabases = request.getfixturevalue("_pg_databases")
+    url = await pg.create()
+    try:
+        yield url
+    finally:
+        pg.drop(url)
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])
 async def empty_db_spec(request: pytest.FixtureRequest,
                         tmp_path: Path) -> AsyncIterator[DbSpec]:

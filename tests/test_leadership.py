@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select, text
 
 from bot.clock import FakeClock, parse_instant
@@ -55,18 +54,6 @@ def test_a_leader_without_a_good_heartbeat_within_the_grace_is_stale() -> None:
 def test_the_dsn_keeps_the_password_and_drops_the_driver() -> None:
     assert asyncpg_dsn("postgresql+asyncpg://u:p%40ss@h:5433/db") == \
         "postgresql://u:p%40ss@h:5433/db"
-
-
-@pytest_asyncio.fixture
-async def pg_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
-    pg = request.getfixturevalue("_pg_databases")
-    url = await pg.create()
-    try:
-        yield url
-    finally:
-        pg.drop(url)
 
 
 @contextlib.asynccontextmanager

@@ -6,11 +6,10 @@ PostgreSQL with only a file store refuses to start with a new identity."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from nio.crypto import InboundGroupSession, OlmAccount, OlmDevice, Session, TrustState
 from nio.crypto.sessions import OutboundGroupSession
 from nio.store import DefaultStore
@@ -26,18 +25,6 @@ from tests.conftest import POSTGRES_URL
 
 USER, DEVICE, KEY = "@bot:example.org", "BOTDEV", "a pickle key"
 ROOM = "!circle:example.org"
-
-
-@pytest_asyncio.fixture
-async def pg_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: PEERCIRCLE_TEST_POSTGRES_URL is not set")
-    pg = request.getfixturevalue("_pg_databases")
-    url = await pg.create()
-    try:
-        yield url
-    finally:
-        pg.drop(url)
 
 
 def settings_for(url: str, store: Path) -> Settings:
