@@ -132,6 +132,26 @@ class Feature:
         self.forget_hooks.append(fn)
         return fn
 
+    def member_rows(self, member_id: Any) -> None:
+        """A table whose rows are one member's choices (its `member_id` column given): they go
+        when the member leaves the circle and when the person asks to be forgotten."""
+        from sqlalchemy import delete, select
+
+        from storage.models import Member
+
+        table = member_id.class_
+
+        async def left(ctx: Ctx, member: Member, circle: Any) -> None:
+            await ctx.session.execute(delete(table).where(member_id == member.id))
+
+        async def forget(ctx: Ctx, person: Any) -> int:
+            mine = select(Member.id).where(Member.person_id == person.id)
+            gone = await ctx.session.execute(delete(table).where(member_id.in_(mine)))
+            return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+        self.member_left(left)
+        self.forget_person(forget)
+
     def export_person(self, fn: ExportPerson) -> ExportPerson:
         self.export_hooks.append(fn)
         return fn

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.features.meetings import service as s
@@ -44,16 +44,7 @@ async def _keep_planned(ctx: Ctx) -> None:
         await s.plan(ctx, meeting, circle, meeting.next_at)
 
 
-@feature.member_left
-async def _left(ctx: Ctx, member: Member, circle: Circle) -> None:
-    await ctx.session.execute(delete(MeetingDm).where(MeetingDm.member_id == member.id))
-
-
-@feature.forget_person
-async def _forget(ctx: Ctx, person: Person) -> int:
-    mine = select(Member.id).where(Member.person_id == person.id)
-    gone = await ctx.session.execute(delete(MeetingDm).where(MeetingDm.member_id.in_(mine)))
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+feature.member_rows(MeetingDm.member_id)
 
 
 @feature.export_person

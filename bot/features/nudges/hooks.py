@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.features.nudges.feature import feature
 from bot.features.nudges.models import NudgePref
 from storage.models import Circle, Member, Person
 
-
-@feature.member_left
-async def _left(ctx: Ctx, member: Member, circle: Circle) -> None:
-    await ctx.session.execute(delete(NudgePref).where(NudgePref.member_id == member.id))
-
-
-@feature.forget_person
-async def _forget(ctx: Ctx, person: Person) -> int:
-    mine = select(Member.id).where(Member.person_id == person.id)
-    gone = await ctx.session.execute(delete(NudgePref).where(NudgePref.member_id.in_(mine)))
-    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+feature.member_rows(NudgePref.member_id)
 
 
 @feature.export_person
