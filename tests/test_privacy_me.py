@@ -11,7 +11,7 @@ from adapters.console import ConsoleSession
 from bot.features.checkins.models import Checkin
 from bot.features.lifeline.models import LifelineRequest
 from bot.features.repair.models import RepairRequest
-from bot.features.survey.models import PulseAnswer
+from bot.features.survey.models import PulseTally
 from bot.refs import Invocation, Place
 from storage.models import Base
 from tests.conftest import run_lines
@@ -79,7 +79,7 @@ async def test_forget_leaves_nothing_that_names_the_member_and_counts_stay(
             return tuple([(await s.execute(select(func.count()).select_from(table))
                            ).scalar_one()
                           for table in (Checkin, LifelineRequest, RepairRequest,
-                                        PulseAnswer)])
+                                        PulseTally)])
 
     before = await counts()
     said = await run_lines(console, "@bob dm> me forget")

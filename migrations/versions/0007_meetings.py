@@ -64,20 +64,20 @@ def upgrade() -> None:
     _instant('closed_at', nullable=True),
     sa.Column('respondents', sa.Integer(), nullable=False),
     sa.Column('posted', sa.Boolean(), nullable=False),
+    sa.Column('words', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['circle_id'], ['circles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_pulse_surveys_circle_state', 'pulse_surveys', ['circle_id', 'state'])
-    op.create_table('pulse_answers',
-    sa.Column('id', BigId, nullable=False),
+    # Counters, not one row per answer: nothing may line an answer up with who gave it.
+    op.create_table('pulse_tallies',
     sa.Column('survey_id', BigId, nullable=False),
     sa.Column('question', sa.Integer(), nullable=False),
-    sa.Column('value', sa.Integer(), nullable=True),
-    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['pulse_surveys.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('survey_id', 'question', 'value')
     )
-    op.create_index('ix_pulse_answers_survey', 'pulse_answers', ['survey_id', 'question'])
     op.create_table('pulse_answered',
     sa.Column('survey_id', BigId, nullable=False),
     sa.Column('member_id', BigId, nullable=False),
@@ -90,8 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('pulse_answered')
-    op.drop_index('ix_pulse_answers_survey', table_name='pulse_answers')
-    op.drop_table('pulse_answers')
+    op.drop_table('pulse_tallies')
     op.drop_index('ix_pulse_surveys_circle_state', table_name='pulse_surveys')
     op.drop_table('pulse_surveys')
     op.drop_table('nudge_prefs')

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 
 from bot.answer import Answer
 from bot.commands import NOTE_LIMIT, Arg, Kind, Who
@@ -17,8 +17,8 @@ from bot.context import Ctx, UserError
 from bot.features.nudges import waking_at
 from bot.features.rotation import pauses_until
 from bot.features.survey.feature import feature
-from bot.features.survey.models import PulseAnswer, PulseAnswered, PulseSurvey
-from bot.features.survey.questions import FREE, LAST, MIN_SHOWN, SCALED, ask
+from bot.features.survey.models import PulseAnswered, PulseSurvey, PulseTally
+from bot.features.survey.questions import LAST, MIN_SHOWN, SCALED, ask
 from bot.membership import member_of, party
 from bot.texts import Texts
 from storage.models import Circle, Member, Person
@@ -86,6 +86,10 @@ async def open_(ctx: Ctx, args: dict[str, Any]) -> str:
                          opened_at=ctx.now, closes_at=ctx.now + OPEN_FOR)
     ctx.session.add(survey)
     await ctx.session.flush()
+    # Every counter now, so that answering later inserts nothing (an insert's order would say
+    # whose it was).
+    ctx.session.add_all([PulseTally(survey_id=survey.id, question=q, value=v, n=0)
+                         for q in SCALED for v in range(1, 6)])
     members = (await ctx.session.execute(
         select(Member.id).where(Member.circle_id == circle.id).order_by(Member.id))).scalars()
     for member_id in list(members):
@@ -189,13 +193,32 @@ async def answer(ctx: Ctx, args: dict[str, Any]) -> Answer:
     if already is not None:
         raise UserError(t("err.survey_twice", n=question))
     ctx.session.add(PulseAnswered(survey_id=survey.id, member_id=member.id, question=question))
-    ctx.session.add(PulseAnswer(survey_id=survey.id, question=question, value=value,
-                                text=None if value is not None else words))
+    await _store(ctx, survey, question, value, words)
     if question < LAST:
         text, actions = ask(t, survey.id, question + 1)
         ctx.dm(person, text, actions=actions, label=f"survey:{survey.id}:q{question + 1}")
         return Answer(t("survey.noted"), private=True)
     return Answer(t("survey.done"), private=True)
+
+
+async def _store(ctx: Ctx, survey: PulseSurvey, question: int, value: int | None,
+                 words: str) -> None:
+    """Add an answer where it cannot be told from the others (see models.py): a 1-5 answer
+    raises its counter, in one statement that rewrites all of the survey's counters; words go
+    into the survey's sorted list."""
+    if value is not None:
+        hit = and_(PulseTally.question == question, PulseTally.value == value)
+        await ctx.session.execute(
+            update(PulseTally).where(PulseTally.survey_id == survey.id)
+            .values(n=PulseTally.n + case((hit, 1), else_=0)))
+        return
+    # Two members writing at once: one after the other, so neither list loses the other's.
+    locked = (await ctx.session.execute(
+        select(PulseSurvey).where(PulseSurvey.id == survey.id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one()
+    if locked.state != "open":  # closed while this answer waited: its words would outlive it
+        raise UserError(ctx.t("err.survey_closed"))
+    locked.words = sorted([*locked.words, words])
 
 
 @feature.timer("survey.close", SurveyClose)
@@ -221,16 +244,14 @@ async def close(ctx: Ctx, survey: PulseSurvey, circle: Circle | None) -> None:
             ctx.post(circle, await _result(ctx, survey, t), label="result")
             survey.posted = True
     await ctx.session.execute(delete(PulseAnswered).where(PulseAnswered.survey_id == survey.id))
-    await ctx.session.execute(update(PulseAnswer).where(PulseAnswer.survey_id == survey.id)
-                              .values(text=None))
+    survey.words = []
     log.info("pulse survey %s closed: %d answered", survey.id, respondents)
 
 
 async def _result(ctx: Ctx, survey: PulseSurvey, t: Any) -> str:
     rows = (await ctx.session.execute(
-        select(PulseAnswer.question, PulseAnswer.value, func.count())
-        .where(PulseAnswer.survey_id == survey.id, PulseAnswer.value.is_not(None))
-        .group_by(PulseAnswer.question, PulseAnswer.value))).all()
+        select(PulseTally.question, PulseTally.value, PulseTally.n)
+        .where(PulseTally.survey_id == survey.id))).all()
     counts = {(q, v): n for q, v, n in rows}
     lines = [t("survey.result_head", n=survey.respondents)]
     for q in SCALED:
@@ -242,10 +263,7 @@ async def _result(ctx: Ctx, survey: PulseSurvey, t: Any) -> str:
         spread = "  ".join(f"{v}: {n}" for v, n in zip(range(1, 6), per, strict=True))
         lines.append(t("survey.result_line", n=q, question=t(f"survey.q{q}"), spread=spread,
                        count=sum(per)))
-    texts = sorted((await ctx.session.execute(
-        select(PulseAnswer.text).where(PulseAnswer.survey_id == survey.id,
-                                       PulseAnswer.question == FREE,
-                                       PulseAnswer.text.is_not(None)))).scalars())
+    texts = sorted(str(w) for w in survey.words)
     if survey.share_text and len(texts) >= MIN_SHOWN:
         lines.append(t("survey.result_words"))
         lines += [f"“{w}”" for w in texts]

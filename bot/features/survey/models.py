@@ -1,10 +1,18 @@
-"""Pulse surveys, their anonymous answers, and the short-lived "has answered" marks."""
+"""Pulse surveys, their anonymous answers, and the short-lived "has answered" marks.
+
+The answers are stored so that nothing in the database can be matched to the member who gave
+them: not an id, not a row's order, not a time. The outbox (a DM per answered question,
+addressed to the member) and the marks say who answered and when; so no answer may have a row
+of its own, whose id or place would line up with them. The 1-5 answers are counters, made for
+every value when the survey opens and raised in place; the written answers are one list on the
+survey's row, kept sorted by their words."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, BigId
@@ -23,20 +31,24 @@ class PulseSurvey(Base):
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     respondents: Mapped[int] = mapped_column(Integer, default=0)  # counted at close
     posted: Mapped[bool] = mapped_column(Boolean, default=False)  # the result reached the room
+    # The written answers, sorted by their words (never in the order they came), emptied at
+    # close once the result is posted (or withheld).
+    words: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
-class PulseAnswer(Base):
-    """One answer to one question: no member, no time, nothing that says whose it is. Free
-    text is deleted at close, once the result is posted (or withheld)."""
+class PulseTally(Base):
+    """How many gave `value` to `question`. Every (question, value) row is made when the survey
+    opens and an answer raises the counts in place, so there is no insert order; an answer
+    rewrites all of the survey's rows (its own by one, the rest by nothing), so on PostgreSQL
+    the rows' transaction ids and places do not point at the one that changed either."""
 
-    __tablename__ = "pulse_answers"
-    __table_args__ = (Index("ix_pulse_answers_survey", "survey_id", "question"),)
+    __tablename__ = "pulse_tallies"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("pulse_surveys.id", ondelete="CASCADE"))
-    question: Mapped[int] = mapped_column(Integer)
-    value: Mapped[int | None] = mapped_column(Integer, default=None)  # 1-5
-    text: Mapped[str | None] = mapped_column(Text, default=None)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_surveys.id", ondelete="CASCADE"), primary_key=True)
+    question: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-5
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PulseAnswered(Base):
