@@ -1,20 +1,20 @@
-"""The shipped script of a newcomer's first month with a mentor, run as a newcomer would run
-it, and read for who saw what."""
+"""The shipped script of a newcomer's first month with a mentor, run in-process (the command line
+runs first-week and lifeline-night in tests/test_cli.py), and read for who saw what."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from adapters.console import ConsoleSession
+from bot.clock import parse_instant
+from tests.meeting_helpers import run_example
+from tests.test_cli import ROOT
 
-from tests.test_cli import ROOT, peercircle
 
-
-def test_newcomer_month_example(tmp_path: Path) -> None:
-    done = peercircle("console", "--script", str(ROOT / "examples" / "newcomer-month.txt"),
-                      "--db", str(tmp_path / "month.db"), "--clock", "2026-11-02T09:00:00Z",
-                      "--show-time", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
+async def test_newcomer_month_example(sim: ConsoleSession) -> None:
+    # In-process, the hourly housekeeping once per step (it says nothing to anyone).
+    sim.clock.set(parse_instant("2026-11-02T09:00:00Z"))  # type: ignore[attr-defined]
+    script = (ROOT / "examples" / "newcomer-month.txt").read_text(encoding="utf-8")
+    said = await run_example(sim, script.splitlines())
+    lines = [f"{at:%Y-%m-%dT%H:%M:%SZ} {line}" for at, line in said]
     text = [line[21:] for line in lines]  # without the instant
 
     def where(needle: str) -> list[str]:

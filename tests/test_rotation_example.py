@@ -1,23 +1,25 @@
-"""examples/rotation-three-months.txt, run as a newcomer would run it: a circle's first three
-months of service roles, every term turning at 09:00 in Berlin, once, restart included."""
+"""examples/rotation-three-months.txt: a circle's first three months of service roles, every
+term turning at 09:00 in Berlin, once, restart included. Run in-process, the hourly
+housekeeping firing once per step (it says nothing to anyone), so three months take seconds;
+the command line runs first-week and lifeline-night in tests/test_cli.py."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from tests.test_cli import ROOT, peercircle
+from adapters.console import ConsoleSession
+from bot.clock import parse_instant
+from tests.meeting_helpers import run_example
+from tests.test_cli import ROOT
 
 TERMS = ["2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18", "2027-02-01", "2027-02-15"]
 
 
-def test_three_months_of_rotation(tmp_path: Path) -> None:
-    script = ROOT / "examples" / "rotation-three-months.txt"
-    done = peercircle("console", "--script", str(script), "--db", str(tmp_path / "r.db"),
-                      "--clock", "2026-11-22T18:00:00Z", "--show-time", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
+async def test_three_months_of_rotation(sim: ConsoleSession) -> None:
+    sim.clock.set(parse_instant("2026-11-22T18:00:00Z"))  # type: ignore[attr-defined]
+    script = (ROOT / "examples" / "rotation-three-months.txt").read_text(encoding="utf-8")
+    said = await run_example(sim, script.splitlines())
+    lines = [f"{at:%Y-%m-%dT%H:%M:%SZ} {line}" for at, line in said]
     text = "\n".join(lines)
     # Every term turned once, at 09:00 Berlin time, the one after the restart included.
     turns = [line for line in lines if "[room] A new term of service begins" in line]
