@@ -20,7 +20,7 @@ from bot.features.meetings.models import Meeting
 from bot.features.meetings.rules import next_start, parse_anchor, parse_rule
 from bot.refs import Place
 from tests.conftest import DbSpec, run_lines
-from tests.meeting_helpers import Said, jump, next_due, walk
+from tests.simulation import Said, jump, next_due, walk
 from tests.test_bad_input import snapshot
 from tests.test_lifeline_races import cores, who
 

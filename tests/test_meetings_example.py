@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from adapters.console import ConsoleSession
-from tests.meeting_helpers import run_example
+from tests.simulation import run_example
 from tests.test_cli import ROOT
 
 STARTS = ["2026-10-21T23:00:00Z", "2026-10-30T22:00:00Z", "2026-11-05T00:00:00Z",

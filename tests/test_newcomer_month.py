@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from adapters.console import ConsoleSession
 from bot.clock import parse_instant
-from tests.meeting_helpers import run_example
+from tests.simulation import run_example
 from tests.test_cli import ROOT
 
 

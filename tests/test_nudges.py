@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.console import ConsoleSession
 from tests.conftest import run_lines
-from tests.meeting_helpers import Said, jump, next_due, say
+from tests.simulation import Said, jump, next_due, say
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NUDGE = "since your last check-in"

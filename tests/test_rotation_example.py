@@ -9,7 +9,7 @@ import re
 
 from adapters.console import ConsoleSession
 from bot.clock import parse_instant
-from tests.meeting_helpers import run_example
+from tests.simulation import run_example
 from tests.test_cli import ROOT
 
 TERMS = ["2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18", "2027-02-01", "2027-02-15"]

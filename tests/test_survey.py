@@ -22,7 +22,7 @@ from bot.refs import Place
 from storage.models import Base
 from tests.conftest import DbSpec, run_lines
 from tests.dbtemplates import copy_sqlite
-from tests.meeting_helpers import jump, walk
+from tests.simulation import jump, walk
 from tests.test_bad_input import snapshot
 from tests.test_lifeline_races import cores, who
 
