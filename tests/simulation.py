@@ -70,3 +70,9 @@ async def run_example(console: ConsoleSession, lines: list[str]) -> Said:
         else:
             said += await say(console, line)
     return said
+
+
+async def fast_lines(console: ConsoleSession, text: str) -> list[str]:
+    """`run_lines` for a script that covers days: `:advance`/`:at` fire every timer at its
+    due time, the hourly housekeeping once per step."""
+    return [line for _, line in await run_example(console, text.strip().splitlines())]

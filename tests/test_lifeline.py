@@ -15,6 +15,7 @@ from bot.clock import FakeClock, parse_instant
 from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from bot.refs import Place, RoomRef, UserRef
 from tests.conftest import run_lines
+from tests.simulation import fast_lines
 
 SETUP = """
 @alice> circle setup name:Riverbend timezone:Europe/Berlin
@@ -364,22 +365,22 @@ async def test_a_call_seen_late_asks_before_paging(console: ConsoleSession) -> N
 async def test_notes_are_forgotten_and_followups_can_be_declined(
         console: ConsoleSession) -> None:
     await members(console, {"bob": "daily any"})
-    await run_lines(console, "@rae dm> call the note\n@bob dm> ack\n@rae dm> call connected\n"
+    await fast_lines(console, "@rae dm> call the note\n@bob dm> ack\n@rae dm> call connected\n"
                     "@rae dm> call resolve followup:no")
-    said = await run_lines(console, ":advance 2d")
+    said = await fast_lines(console, ":advance 2d")
     assert not any("Checking in after yesterday" in line for line in said)
     core = console.core
     assert core is not None
     async with core.db.transaction() as s:
         req = (await s.execute(select(LifelineRequest))).scalar_one()
     assert req.state == "RESOLVED" and req.note == "the note"
-    await run_lines(console, ":advance 5d")  # lifeline_note_days defaults to 7
+    await fast_lines(console, ":advance 5d")  # lifeline_note_days defaults to 7
     async with core.db.transaction() as s:
         req = (await s.execute(select(LifelineRequest))).scalar_one()
     assert req.note is None
     # With the follow-up left on, it comes the next day, once.
-    await run_lines(console, "@rae dm> call\n@bob dm> ack\n@bob dm> call resolve")
-    said = await run_lines(console, ":advance 3d")
+    await fast_lines(console, "@rae dm> call\n@bob dm> ack\n@bob dm> call resolve")
+    said = await fast_lines(console, ":advance 3d")
     assert sum("[dm @rae] Checking in after yesterday" in line for line in said) == 1
 
 

@@ -19,6 +19,7 @@ from bot.outbox import OutboxWriter
 from bot.texts import Texts
 from storage.models import OutboxMessage, Person
 from tests.conftest import run_lines
+from tests.simulation import fast_lines
 from tests.test_bad_input import snapshot
 
 SETUP = "@alice> circle setup name:Riverbend timezone:Europe/Madrid\n"
@@ -317,12 +318,13 @@ async def test_a_mentees_call_pages_the_mentor_first(console: ConsoleSession) ->
 
 
 async def test_weekly_nudges_come_in_each_ones_morning_and_each_side_may_stop_them(
-        console: ConsoleSession) -> None:
+        sim: ConsoleSession) -> None:
+    console = sim
     console.show_time = True
     await run_lines(console, SETUP + "@dave> join\n@nina> join\n"
                     "@dave dm> available set daily any timezone:Asia/Tokyo\n"
                     "@dave dm> mentor offer\n@nina dm> mentor request\n@dave dm> mentor accept")
-    said = await run_lines(console, ":advance 7d6h")
+    said = await fast_lines(console, ":advance 7d6h")
     nudges = [line for line in said if "talked this week" in line]
     # 10:00 in Tokyo (01:00Z) for dave, 10:00 in Madrid (09:00Z) for nina.
     assert nudges == [
@@ -332,11 +334,11 @@ async def test_weekly_nudges_come_in_each_ones_morning_and_each_side_may_stop_th
         "2026-11-29T09:00:00Z [dm @nina] Have you and dave talked this week? Even a short "
         "message counts. If these reminders don't help, mentor nudges off stops them; no one "
         "is keeping score."]
-    said = await run_lines(console, "@nina dm> mentor nudges off\n:restart\n:advance 7d")
+    said = await fast_lines(console, "@nina dm> mentor nudges off\n:restart\n:advance 7d")
     assert "No more weekly nudges for your pairing with dave." in said[0]
     # nina said no more; dave still gets his (each side's own choice).
     assert [line.split()[2] for line in said if "talked this week" in line] == ["@dave]"]
-    said = await run_lines(console, "@dave dm> mentor end\n:advance 14d")
+    said = await fast_lines(console, "@dave dm> mentor end\n:advance 14d")
     assert not any("talked this week" in line for line in said)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.console import ConsoleSession
 from bot.clock import FakeClock
 from tests.conftest import run_lines
+from tests.simulation import fast_lines
 
 DAY3 = "How are the first days going?"
 DAY7 = "A week in Riverbend"
@@ -15,7 +16,7 @@ def count(lines: list[str], needle: str, who: str = "bob") -> int:
 
 
 async def test_restart_mid_onboarding_delivers_day3_once(console: ConsoleSession) -> None:
-    said = await run_lines(console, """
+    said = await fast_lines(console, """
 @alice> circle setup name:Riverbend timezone:Europe/Berlin
 @bob> join
 :advance 2d
@@ -51,7 +52,7 @@ async def test_timer_overdue_at_startup_fires_at_once(console: ConsoleSession,
 
 
 async def test_followups_off_and_leaving_stop_them(console: ConsoleSession) -> None:
-    said = await run_lines(console, """
+    said = await fast_lines(console, """
 @alice> circle setup name:Riverbend timezone:Europe/Berlin
 @bob> join
 @carol> join
