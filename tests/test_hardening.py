@@ -75,11 +75,11 @@ async def test_a_crashing_call_still_carries_the_circles_resources(
 async def test_the_fallback_says_the_emergency_number_once(console: ConsoleSession) -> None:
     await run_lines(console, SETUP + "@bob dm> available off")
     said = await run_lines(console, "@rae dm> call")
-    everything = "\n".join(line for line in said if "@rae]" in line)
-    assert everything.count("emergency number") == 2  # once in the answer, once in fallback
-    fallback = [line for line in said if line.startswith("[dm @rae]")]
-    assert len(fallback) == 1 and fallback[0].count("emergency number") == 1
-    assert "peercircle default" not in everything
+    to_rae = [line for line in said if "@rae]" in line]
+    # No one reachable at once: one answer, saying so first, with the resources once.
+    assert len(to_rae) == 1 and to_rae[0].startswith("[reply @rae] I couldn't reach a peer")
+    assert to_rae[0].count("emergency number") == 1
+    assert "peercircle default" not in to_rae[0]
 
 
 # -- 10: each side hears what happened -------------------------------------------------------------
@@ -110,7 +110,7 @@ async def test_a_snoozed_steward_gets_no_fallback_notice(console: ConsoleSession
                                      "@alice dm> available set daily any\n"
                                      "@alice dm> available snooze 8h")
     said = await run_lines(console, "@rae dm> call\n:advance 30m")
-    assert any(line.startswith("[dm @rae] I couldn't reach a peer") for line in said)
+    assert any(line.startswith("[reply @rae] I couldn't reach a peer") for line in said)
     assert not any(line.startswith("[dm @alice]") for line in said)
 
 
