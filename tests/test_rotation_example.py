@@ -17,9 +17,9 @@ from tests.test_cli import ROOT
 TERMS = ["2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18", "2027-02-01", "2027-02-15"]
 
 
-# The shipped script's draws name people; ties are drawn from a seed of member ids, which PostgreSQL's
-# sequences hand out differently (an INSERT ... ON CONFLICT DO NOTHING uses one up), so the
-# names are SQLite's, as `peercircle console` would print them. The rules themselves run on
+# The shipped script's draws name people; ties are drawn from a seed of member ids, which
+# PostgreSQL's sequences hand out differently (an INSERT ... ON CONFLICT DO NOTHING uses one
+# up), so the names are SQLite's, as `peercircle console` would print them. The rules themselves run on
 # both in tests/test_rotation*.py.
 @pytest.mark.parametrize("db_spec", ["sqlite"], indirect=True)
 async def test_three_months_of_rotation(sim: ConsoleSession) -> None:
