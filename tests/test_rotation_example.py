@@ -19,8 +19,8 @@ TERMS = ["2026-12-07", "2026-12-21", "2027-01-04", "2027-01-18", "2027-02-01", "
 
 # The shipped script's draws name people; ties are drawn from a seed of member ids, which
 # PostgreSQL's sequences hand out differently (an INSERT ... ON CONFLICT DO NOTHING uses one
-# up), so the names are SQLite's, as `peercircle console` would print them. The rules themselves run on
-# both in tests/test_rotation*.py.
+# up), so the names are SQLite's, as `peercircle console` would print them. The rules
+# themselves run on both in tests/test_rotation*.py.
 @pytest.mark.parametrize("db_spec", ["sqlite"], indirect=True)
 async def test_three_months_of_rotation(sim: ConsoleSession) -> None:
     sim.clock.set(parse_instant("2026-11-22T18:00:00Z"))  # type: ignore[attr-defined]
