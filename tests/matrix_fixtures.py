@@ -349,3 +349,25 @@ async def members(hs: SynapseServer, tmp: Path, *names: str) -> AsyncIterator[li
     finally:
         for m in started:
             await m.close()
+
+
+async def encrypted_circle(founder: Member, bot_id: str,
+                           *joiners: Member) -> tuple[str, dict[str, str]]:
+    """Riverbend (Europe/Madrid) in an encrypted room the founder makes, the joiners members;
+    returns the room and each joiner's direct room with the bot (where its welcome came)."""
+    room = await founder.create_room([bot_id, *(m.user_id for m in joiners)], encrypted=True,
+                                     bot_level=(bot_id, 50))
+    for m in joiners:
+        await m.client.join(room)
+    for who in (bot_id, *(m.user_id for m in joiners)):
+        await founder.wait_member(room, who)
+    for member, line in [(founder, "!circle setup name:Riverbend timezone:Europe/Madrid"),
+                         *((m, "!join") for m in joiners)]:
+        sent = await member.say(room, line)
+        await member.reply_to(sent, bot_id)
+    dms = {}
+    for member in joiners:
+        welcome = await member.wait_for(lambda s: s.source.get("sender") == bot_id
+                                        and "pact" in s.body.lower(), what="the welcome DM")
+        dms[member.user_id] = welcome.room_id
+    return room, dms

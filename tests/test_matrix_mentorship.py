@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AdapterState
-from tests.matrix_fixtures import bot_settings, members, start_bot, unique
+from tests.matrix_fixtures import (
+    bot_settings,
+    encrypted_circle,
+    members,
+    start_bot,
+    unique,
+)
 from tests.synapse_server import SynapseServer, is_available
 
 AVAILABLE = is_available()
@@ -27,22 +33,7 @@ async def test_a_reaction_accepts_and_a_private_room_opens(synapse: SynapseServe
     try:
         async with members(synapse, tmp_path, unique("ana"), unique("dave"),
                            unique("nina")) as (ana, dave, nina):
-            room = await ana.create_room([me, dave.user_id, nina.user_id], encrypted=True,
-                                         bot_level=(me, 50))
-            for m in (dave, nina):
-                await m.client.join(room)
-            for who in (me, dave.user_id, nina.user_id):
-                await ana.wait_member(room, who)
-            for member, line in [(ana, "!circle setup name:Riverbend timezone:Europe/Madrid"),
-                                 (dave, "!join"), (nina, "!join")]:
-                sent = await member.say(room, line)
-                await member.reply_to(sent, me)
-            dms = {}
-            for member in (dave, nina):
-                welcome = await member.wait_for(lambda s: s.source.get("sender") == me
-                                                and "pact" in s.body.lower(),
-                                                what="the welcome DM")
-                dms[member.user_id] = welcome.room_id
+            room, dms = await encrypted_circle(ana, me, dave, nina)
             dave_dm, nina_dm = dms[dave.user_id], dms[nina.user_id]
 
             sent = await dave.say(dave_dm, "mentor offer spanish")
