@@ -24,6 +24,20 @@ class Seat:
     ends_at: datetime
 
 
+# Six members, weekly terms, no newcomer wait (the clock starts on a Sunday): the first holders
+# serve from Monday 09:00 in Berlin. Tests add the role line they need.
+NAMES = ("alice", "bob", "carol", "dave", "erin", "finn")
+SIX_WEEKLY = """
+@alice> circle setup name:Riverbend timezone:Europe/Berlin
+@alice> circle settings newcomer_days:0 period:1w
+@bob> join
+@carol> join
+@dave> join
+@erin> join
+@finn> join
+"""
+
+
 async def seats(console: ConsoleSession) -> list[Seat]:
     assert console.core is not None
     async with console.core.db.transaction() as s:

@@ -12,6 +12,7 @@ from bot.features.checkins.models import Checkin
 from bot.features.health.commands import week_starts
 from bot.features.health.series import weekly_counts
 from tests.conftest import run_lines
+from tests.rotation_helpers import SIX_WEEKLY
 
 
 async def test_the_picture_and_its_figures_match_the_database(
@@ -69,16 +70,7 @@ async def test_the_service_balance_per_week_matches_the_database(
     from tests.rotation_helpers import jump, next_boundary
 
     console.files_dir = tmp_path
-    await run_lines(console, """
-        @alice> circle setup name:Riverbend timezone:Europe/Berlin
-        @alice> circle settings newcomer_days:0 period:1w
-        @bob> join
-        @carol> join
-        @dave> join
-        @erin> join
-        @finn> join
-        @alice> roles remove repair team
-    """.replace("        ", ""))
+    await run_lines(console, SIX_WEEKLY + "@alice> roles remove repair team")
     said = await run_lines(console, "@alice> health 3")
     assert not any("Service balance" in line for line in said)  # no term has started yet
     for week in range(5):

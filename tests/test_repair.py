@@ -14,20 +14,10 @@ from bot.features.repair.models import RepairRequest, RepairTeamSeat
 from bot.refs import Place
 from storage.models import Base, OutboxMessage
 from tests.conftest import DbSpec, run_lines
-from tests.rotation_helpers import holding
+from tests.rotation_helpers import NAMES, SIX_WEEKLY, holding
 from tests.test_lifeline_races import cores, who
 
-NAMES = ("alice", "bob", "carol", "dave", "erin", "finn")
-SETUP = """
-@alice> circle setup name:Riverbend timezone:Europe/Berlin
-@alice> circle settings newcomer_days:0 period:1w
-@bob> join
-@carol> join
-@dave> join
-@erin> join
-@finn> join
-@alice> roles rotate repair team
-"""
+SETUP = SIX_WEEKLY + "@alice> roles rotate repair team\n"
 NOTE = "the thing said at the last meeting hurt me"
 
 

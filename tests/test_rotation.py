@@ -18,22 +18,20 @@ from bot.outbox import OutboxWriter
 from bot.texts import Texts
 from storage.models import Member, Person, Timer
 from tests.conftest import run_lines
-from tests.rotation_helpers import holding, jump, next_boundary, seats, swappable_pair
+from tests.rotation_helpers import (
+    NAMES,
+    SIX_WEEKLY,
+    holding,
+    jump,
+    next_boundary,
+    seats,
+    swappable_pair,
+)
 from tests.test_bad_input import snapshot
 
 # Six members, four weekly roles (no repair team), no newcomer wait: the first holders are
 # drawn at once and serve from Monday 09:00 in Berlin (the clock starts on a Sunday).
-SETUP = """
-@alice> circle setup name:Riverbend timezone:Europe/Berlin
-@alice> circle settings newcomer_days:0 period:1w
-@bob> join
-@carol> join
-@dave> join
-@erin> join
-@finn> join
-@alice> roles remove repair team
-"""
-NAMES = ("alice", "bob", "carol", "dave", "erin", "finn")
+SETUP = SIX_WEEKLY + "@alice> roles remove repair team\n"
 
 
 async def first_term(console: ConsoleSession) -> list[str]:
