@@ -576,9 +576,9 @@ async def measure_waves(url: str, path: Path, concurrent: int, circles: int,
         current: list[int] = []
         committed: dict[int, float] = {}
 
-        async def traced(ctx: Any, payload: Any) -> None:
-            current.append(payload.request_id)
-            await handler(ctx, payload)
+        async def traced(due: list[tuple[Any, Any]]) -> None:
+            current.extend(payload.request_id for _, payload in due)
+            await handler(due)  # type: ignore[call-arg,arg-type]
 
         def on_commit(_timers_changed: bool) -> None:
             now = time.perf_counter()

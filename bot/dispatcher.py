@@ -276,22 +276,18 @@ class Core:
         in its own transaction, as before: the one that fails is retried later, the others
         commit (their handlers only write rows, so running one twice is harmless)."""
         now = self.clock.now()
-        fired = 0
-        changed = False
         try:
             async with self.db.transaction() as session:
                 mine = await timers.mark_all_fired(session, claimed, self.owner, now)
-                for timer in claimed:
-                    if timer.id in mine:
-                        changed |= await self._handle(session, timer, now)
-                        fired += 1
+                fired = [t for t in claimed if t.id in mine]
+                changed = await self._handle(session, fired, now)
                 await session.flush()
         except Exception as exc:
             log.info("firing %d timers together failed (%s); firing each alone",
                      len(claimed), error_kind(exc))
             return sum([await self._fire(timer) for timer in claimed])
         self._committed(changed)
-        return fired
+        return len(fired)
 
     async def _fire(self, timer: Any) -> bool:
         now = self.clock.now()
@@ -300,7 +296,7 @@ class Core:
                 # Compare-and-set: only the lease holder fires it.
                 if not await timers.mark_fired(session, timer, self.owner, now):
                     return False
-                changed = await self._handle(session, timer, now)
+                changed = await self._handle(session, [timer], now)
                 await session.flush()
         except Exception as exc:
             await self._failed_timer(timer, exc)
@@ -308,18 +304,29 @@ class Core:
         self._committed(changed)
         return True
 
-    async def _handle(self, session: Any, timer: Any, now: datetime) -> bool:
-        """Run the timer's handler in the caller's transaction; returns whether it changed
-        timers."""
-        kind = self.features.timers.get(timer.kind)
-        ctx = Ctx(core=self, session=session, now=now,
-                  out=OutboxWriter(session, now, f"timer:{timer.key}"), texts=Texts(),
-                  timer_due=timer.due_at)
-        if kind is None:
-            log.error("no handler for timer kind %s; dropping %s", timer.kind, timer.key)
-        else:
-            await kind.handler(ctx, _payload(kind.payload, timer.payload))
-        return ctx.timers_changed
+    async def _handle(self, session: Any, fired: list[Any], now: datetime) -> bool:
+        """Run these timers' handlers in the caller's transaction, in order, each with its
+        own Ctx; a run of timers of a kind that fires together goes to its handler in one
+        call. Returns whether any of them changed timers."""
+        changed = False
+        for name, run in itertools.groupby(fired, key=lambda t: t.kind):
+            due = list(run)
+            kind = self.features.timers.get(name)
+            if kind is None:
+                log.error("no handler for timer kind %s; dropping %s", name,
+                          ", ".join(t.key for t in due))
+                continue
+            items = [(Ctx(core=self, session=session, now=now,
+                          out=OutboxWriter(session, now, f"timer:{t.key}"), texts=Texts(),
+                          timer_due=t.due_at), _payload(kind.payload, t.payload))
+                     for t in due]
+            if kind.together:
+                await kind.handler(items)  # type: ignore[call-arg,arg-type]
+            else:
+                for ctx, payload in items:
+                    await kind.handler(ctx, payload)  # type: ignore[call-arg]
+            changed |= any(ctx.timers_changed for ctx, _ in items)
+        return changed
 
     async def _failed_timer(self, timer: Any, exc: Exception) -> None:
         log_failure(log, "timer %s (%s) failed; will retry", timer.key, timer.kind, exc=exc)

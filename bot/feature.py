@@ -14,6 +14,9 @@ is registered in one place (bot/features/__init__.py).
     @feature.timer("checkins.nudge", Nudge)
     async def nudge(ctx: Ctx, payload: Nudge) -> None: ...
 
+    @feature.timer("onboarding.followup", FollowUp, together=True)
+    async def followups_due(due: list[tuple[Ctx, FollowUp]]) -> None: ...  # a claim's at once
+
     @feature.member_left
     async def left(ctx: Ctx, member: Member, circle: Circle) -> None: ...
 """
@@ -36,6 +39,10 @@ if TYPE_CHECKING:
 
 CommandHandler = Callable[["Ctx", dict[str, Any]], Awaitable[Answer | str]]
 TimerHandler = Callable[["Ctx", Any], Awaitable[None]]
+# A kind that fires together gets every due timer of one claim in one call, each with its own
+# Ctx (its own outbox cause) on the shared transaction: reads made once for all of them are
+# what lets a backlog of thousands, or 200 lifeline waves, fire in a second.
+TimersHandler = Callable[[list[tuple["Ctx", Any]]], Awaitable[None]]
 MemberLeft = Callable[["Ctx", "Member", "Circle"], Awaitable[None]]
 ForgetPerson = Callable[["Ctx", "Person"], Awaitable[int]]  # returns rows removed or unlinked
 ExportPerson = Callable[["Ctx", "Person"], Awaitable[dict[str, Any]]]
@@ -53,8 +60,9 @@ FailureAnswer = Callable[[Any, Any], Awaitable[str]]
 class TimerKind:
     kind: str
     payload: type
-    handler: TimerHandler
+    handler: TimerHandler | TimersHandler
     urgent: bool = False  # claimed before every other kind (the lifeline)
+    together: bool = False  # the handler is a TimersHandler
 
 
 @dataclass
@@ -104,13 +112,15 @@ class Feature:
     def add_command(self, command: Command, handler: CommandHandler) -> None:
         self.commands.append((command, handler))
 
-    def timer(self, kind: str, payload: type, *,
-              urgent: bool = False) -> Callable[[TimerHandler], TimerHandler]:
+    def timer(self, kind: str, payload: type, *, urgent: bool = False,
+              together: bool = False) -> Callable[[Any], Any]:
+        """Declare a timer kind beside its handler: `(ctx, payload)`, or with `together`
+        `[(ctx, payload), ...]` for all of one claim's due timers of this kind at once."""
         if not dataclasses.is_dataclass(payload):
             raise TypeError(f"timer {kind!r}: its payload must be a dataclass")
 
-        def deco(fn: TimerHandler) -> TimerHandler:
-            self.timers.append(TimerKind(kind, payload, fn, urgent))
+        def deco(fn: Any) -> Any:
+            self.timers.append(TimerKind(kind, payload, fn, urgent, together))
             return fn
         return deco
 

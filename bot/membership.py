@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from bot.refs import UserRef
 from storage.models import Circle, Member, Person
@@ -35,6 +37,27 @@ async def party(ctx: Ctx, member_id: int | None) -> Party | None:
         return None
     person = await ctx.session.get(Person, member.person_id)
     return Party(member, person) if person is not None else None
+
+
+async def parties(ctx: Ctx, member_ids: Iterable[int | None]) -> dict[int, Party]:
+    """party() for many members: those the transaction holds already cost nothing, the rest
+    come in one read."""
+    wanted = {m for m in member_ids if m is not None}
+    found: dict[int, Party] = {}
+    missing = []
+    for member_id in wanted:
+        member = ctx.session.identity_map.get(identity_key(Member, member_id))
+        person = member and ctx.session.identity_map.get(identity_key(Person, member.person_id))
+        if isinstance(member, Member) and isinstance(person, Person):
+            found[member_id] = Party(member, person)
+        else:
+            missing.append(member_id)
+    if missing:
+        for member, person in (await ctx.session.execute(
+                select(Member, Person).join(Person, Person.id == Member.person_id)
+                .where(Member.id.in_(missing)))).tuples():
+            found[member.id] = Party(member, person)
+    return found
 
 
 async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Person:

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.timezones import zone
+
 _TICK = timedelta(microseconds=1)
 
 
@@ -29,12 +31,12 @@ class Recurrence:
     timezone: str = "UTC"
 
     def trigger(self) -> CronTrigger:
-        return CronTrigger(timezone=ZoneInfo(self.timezone), **self.fields)
+        return CronTrigger(timezone=zone(self.timezone), **self.fields)
 
 
 def next_occurrence(rule: Recurrence, after: datetime) -> datetime:
     """The first occurrence strictly after `after`, as a UTC instant."""
-    tz = ZoneInfo(rule.timezone)
+    tz = zone(rule.timezone)
     trigger = rule.trigger()
     start = after.astimezone(UTC) + _TICK
     for _ in range(10_000):  # a rule that never matches would otherwise loop for ever

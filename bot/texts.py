@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
+
+from bot.timezones import zone
 
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = ("en", "es")
@@ -150,7 +151,7 @@ class Texts:
     def when(self, instant: datetime, tz: str, pattern: str = "EEE dd MMM HH:mm") -> str:
         """An instant on the wall clock of `tz`, its day and month names in this language
         (`Mon 23 Nov 09:00`, `lun 23 nov 09:00`); `pattern` is CLDR's (Babel's) syntax."""
-        return format_datetime(instant, pattern, tzinfo=ZoneInfo(tz), locale=self.lang)
+        return format_datetime(instant, pattern, tzinfo=zone(tz), locale=self.lang)
 
 
 def t(key: str, lang: str | None = None, **values: object) -> str:

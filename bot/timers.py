@@ -31,10 +31,16 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
     urgent timer (the lifeline) is claimed before every other due timer."""
     values = {"key": key, "kind": kind, "payload": payload or {}, "due_at": due_at,
               "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
+    result = await (await session.connection()).execute(_insert(session), values)
+    return bool(result.rowcount)
+
+
+def _insert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, its values bound at execution: one compiled
+    statement, cached, for every timer (values() inline would be compiled every time). Run
+    on the session's connection, as Core: the ORM's bulk path would hide the rowcount."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(Timer).values(**values).on_conflict_do_nothing(index_elements=["key"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return insert(Timer).on_conflict_do_nothing(index_elements=["key"])
 
 
 async def schedule_many(session: AsyncSession, now: datetime,
@@ -46,9 +52,7 @@ async def schedule_many(session: AsyncSession, now: datetime,
     rows = [{"key": key, "kind": kind, "payload": payload, "due_at": due_at,
              "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
             for kind, due_at, key, payload, urgent in timers]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(Timer).values(rows)
-                          .on_conflict_do_nothing(index_elements=["key"]))
+    await (await session.connection()).execute(_insert(session), rows)
 
 
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:

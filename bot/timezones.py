@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 # Files that can sit in a zoneinfo directory without naming a place: the host's own setting
 # (`localtime`), tzdata's "no zone yet" placeholder (`Factory`, offset "-00"), the POSIX
@@ -70,3 +70,10 @@ def looks_like_timezone(text: str) -> bool:
     return ("/" in lowered or lowered == "utc" or lowered in _names()
             or not _is_place(lowered) or _OFFSET.fullmatch(lowered) is not None
             or suggest_timezone(text) is not None)
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """The zone for a valid IANA name, kept: ZoneInfo's own cache holds only 8, so a wave
+    over members in 10 timezones would read zone files from disk again and again."""
+    return ZoneInfo(name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
@@ -21,7 +20,7 @@ from bot.features.availability.windows import (
     parse_windows,
 )
 from bot.outbox import PRIORITY_LIFELINE
-from bot.timezones import looks_like_timezone, resolve_timezone
+from bot.timezones import looks_like_timezone, resolve_timezone, zone
 from storage.models import Circle, Member, Person
 
 feature = Feature("availability", group_defaults={"available": "show"},
@@ -137,7 +136,7 @@ def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
         if delta > timedelta(days=90):
             raise UserError(ctx.t("err.snooze_too_long"))
         return ctx.now + delta
-    local_now = ctx.now.astimezone(ZoneInfo(tz))
+    local_now = ctx.now.astimezone(zone(tz))
     # The example date is a week ahead, so the form shown is never itself in the past.
     example = (local_now + timedelta(days=7)).date().isoformat()
     try:
@@ -146,16 +145,16 @@ def _snooze_until(ctx: Ctx, text: str, tz: str) -> datetime:
             candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
             if candidate <= local_now:
                 candidate += timedelta(days=1)
-            return candidate.astimezone(ZoneInfo("UTC"))
+            return candidate.astimezone(zone("UTC"))
         day = datetime.fromisoformat(text)
     except ValueError:
         raise UserError(ctx.t("err.snooze_until", value=text[:40], example=example)) from None
-    local = day.replace(tzinfo=ZoneInfo(tz)) if day.tzinfo is None else day
+    local = day.replace(tzinfo=zone(tz)) if day.tzinfo is None else day
     if local <= ctx.now:
         raise UserError(ctx.t("available.snooze_past", value=text[:40], example=example))
     if local - ctx.now > timedelta(days=90):
         raise UserError(ctx.t("err.snooze_too_long"))
-    return local.astimezone(ZoneInfo("UTC"))
+    return local.astimezone(zone("UTC"))
 
 
 @feature.command("available show", private=True)

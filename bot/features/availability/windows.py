@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+
+from bot.timezones import zone
 
 if TYPE_CHECKING:
     from bot.texts import Texts
@@ -164,7 +165,7 @@ def describe(windows: list[Window]) -> str:
 
 
 def inside(windows: list[Window], tz: str, instant: datetime) -> bool:
-    local = instant.astimezone(ZoneInfo(tz))
+    local = instant.astimezone(zone(tz))
     return any(w.contains(local) for w in windows)
 
 

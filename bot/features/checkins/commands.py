@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 
@@ -16,6 +15,7 @@ from bot.features.checkins.models import Checkin
 from bot.features.mentorship.queries import current_mentor
 from bot.features.privacy.settings import PrivacySettings
 from bot.texts import Texts
+from bot.timezones import zone
 from storage.models import Circle, Member, Person
 
 feature = Feature("checkins", forgets=("checkins",))
@@ -92,7 +92,7 @@ def visible_to(viewer: Member) -> Any:
 async def checkins(ctx: Ctx, args: dict[str, Any]) -> Answer:
     circle, member = ctx.circle, ctx.member
     assert circle is not None and member is not None
-    tz = ZoneInfo(circle.timezone)
+    tz = zone(circle.timezone)
     local_now = ctx.now.astimezone(tz)
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = midnight if args["period"] == "today" else midnight - timedelta(days=6)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.answer import Answer, Attachment
 from bot.commands import Arg, Kind, Where
@@ -14,6 +13,7 @@ from bot.context import Ctx
 from bot.feature import Feature
 from bot.features.health.render import render_png
 from bot.features.health.series import Series
+from bot.timezones import zone
 
 feature = Feature("health")
 
@@ -21,11 +21,11 @@ feature = Feature("health")
 def week_starts(now: datetime, tz: str, weeks: int) -> list[datetime]:
     """The Mondays 00:00 in the circle's zone of the last `weeks` weeks (this one last), as
     UTC instants."""
-    zone = ZoneInfo(tz)
-    local = now.astimezone(zone)
+    tzinfo = zone(tz)
+    local = now.astimezone(tzinfo)
     monday = (local - timedelta(days=local.weekday())).date()
     days = [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    return [datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(UTC) for d in days]
+    return [datetime(d.year, d.month, d.day, tzinfo=tzinfo).astimezone(UTC) for d in days]
 
 
 def _figure(ctx: Ctx, s: Series, i: int) -> str:
@@ -51,7 +51,7 @@ async def health(ctx: Ctx, args: dict[str, Any]) -> Answer:
     labelled = [(ctx.t(s.label), s) for s in series]
     title = ctx.t("health.title", name=circle.name, weeks=len(weeks))
     lines = [title, ctx.t("health.weeks_from", first=weeks[0].astimezone(
-        ZoneInfo(circle.timezone)).strftime("%Y-%m-%d"))]
+        zone(circle.timezone)).strftime("%Y-%m-%d"))]
     for label, s in labelled:
         lines.append(f"{label}: " + ", ".join(_figure(ctx, s, i) for i in range(len(weeks))))
     summary = "\n".join(lines)

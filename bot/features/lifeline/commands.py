@@ -131,12 +131,14 @@ async def call_failed(core: Any, inv: Invocation) -> str:
 async def _best_circle(ctx: Ctx, circles: list[Circle]) -> Circle | None:
     from bot.features.lifeline.selection import rank
 
+    probes = [(LifelineRequest(id=0, requester_member_id=None,
+                               policy=ctx.section(LifelineSettings, circle).policy()), circle)
+              for circle in circles]
+    pool = await r.load_pool(ctx, probes)
     best: tuple[int, int] | None = None
     found: Circle | None = None
-    for circle in circles:
-        probe = LifelineRequest(id=0, requester_member_id=None,
-                                policy=ctx.section(LifelineSettings, circle).policy())
-        loaded = await r.candidates(ctx, probe, circle)
+    for probe, circle in probes:
+        loaded = pool.loaded(probe, circle)
         count = len(rank(loaded.candidates, **loaded.args(ctx.now, emergency=False)))
         if best is None or (count, -circle.id) > best:
             best, found = (count, -circle.id), circle

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, insert, or_, select, text, update
 
@@ -17,12 +16,13 @@ from bot.features.lifeline.models import LifelinePage, LifelineRequest
 from bot.features.lifeline.selection import Candidate, Limits, rank
 from bot.features.lifeline.settings import LifelineSettings
 from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
-from bot.features.mentorship.queries import current_mentor_member_id
+from bot.features.mentorship.queries import current_mentor_member_ids
 from bot.features.privacy.settings import PrivacySettings
 from bot.features.rotation.pauses import pauses_until
-from bot.membership import party
+from bot.membership import Party, parties, party
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
+from bot.timezones import zone
 from storage.models import Circle, Member, OutboxMessage, Person
 
 CONFIRM_GRACE = timedelta(minutes=5)  # after "connected?", before a claim lapses
@@ -65,12 +65,17 @@ async def lock(ctx: Ctx, req: LifelineRequest) -> None:
     await ctx.session.refresh(req, with_for_update=True)
 
 
-async def load(ctx: Ctx, request_id: int) -> tuple[LifelineRequest, Circle] | None:
-    req = await ctx.session.get(LifelineRequest, request_id, with_for_update=True)
-    if req is None:
-        return None
-    circle = await ctx.session.get(Circle, req.circle_id)
-    return (req, circle) if circle is not None else None
+async def load(ctx: Ctx, request_ids: list[int]) -> dict[int, tuple[LifelineRequest, Circle]]:
+    """These requests, locked and read fresh (see `lock`), with their circles; gone ones are
+    left out."""
+    if not request_ids:
+        return {}
+    requests = list((await ctx.session.execute(
+        select(LifelineRequest).where(LifelineRequest.id.in_(request_ids))
+        .with_for_update().execution_options(populate_existing=True))).scalars())
+    circles = {c.id: c for c in (await ctx.session.execute(
+        select(Circle).where(Circle.id.in_({q.circle_id for q in requests})))).scalars()}
+    return {q.id: (q, circles[q.circle_id]) for q in requests if q.circle_id in circles}
 
 
 async def member_ids(ctx: Ctx, person: Person) -> list[int]:
@@ -103,45 +108,79 @@ async def recent_requests_of(ctx: Ctx, person: Person, since: datetime
 
 
 def local_time(instant: datetime, tz: str) -> str:
-    return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+    return instant.astimezone(zone(tz)).strftime("%H:%M")
 
 
 # -- waves ------------------------------------------------------------------------------------
+@dataclass
+class Wave:
+    """One request whose next wave is due, with the Ctx it is paged under (its outbox
+    cause). `tell_requester`: `call` answers the requester itself when no one is reachable
+    at once, so the resources reach them once."""
+
+    ctx: Ctx
+    req: LifelineRequest
+    circle: Circle
+    tell_requester: bool = True
+
+
 async def next_wave(ctx: Ctx, req: LifelineRequest, circle: Circle, *,
                     tell_requester: bool = True) -> int:
-    """Page the next wave now (or fall back); returns how many were paged. `call` answers
-    the requester itself when no one is reachable at once (tell_requester=False), so the
-    resources reach them once."""
-    if await requester_left(ctx, req, circle):
-        return 0
-    p = req.policy
-    give_up_at = req.opened_at + timedelta(minutes=p["give_up_minutes"])
-    if req.lapses == 0 and ctx.now >= give_up_at:
-        return 0  # too late for another wave: the give-up timer takes it from here
-    await lock_responders(ctx, circle)
-    loaded = await candidates(ctx, req, circle)
-    regular = rank(loaded.candidates, **loaded.args(ctx.now, emergency=False))
-    chosen = regular[: p["wave_size"]]
-    emergency = False
-    if not chosen and p.get("emergency_wave", True) and not req.emergency_wave_done:
-        chosen = rank(loaded.candidates, **loaded.args(ctx.now, emergency=True))
-        emergency = True
-        req.emergency_wave_done = True
-    if not chosen:
-        await fallback(ctx, req, circle, tell_requester=tell_requester)
-        return 0
-    req.wave += 1
-    if req.first_page_at is None:
-        req.first_page_at = ctx.now
-    pages = [_page(ctx, req, circle, c, loaded.people[c.person_id], loaded.requester_name,
-                   emergency) for c in chosen]
-    await ctx.session.execute(insert(LifelinePage), pages)  # one statement for the wave
+    """Page the next wave now (or fall back); returns how many were paged."""
+    return (await next_waves([Wave(ctx, req, circle, tell_requester)]))[0]
+
+
+async def next_waves(waves: list[Wave]) -> list[int]:
+    """Page the next wave of each request now (or fall back); returns how many each paged.
+    All in one transaction: the candidates of every request are read together, then chosen
+    request by request, each choice counting the pages of the ones before it (a member in
+    two circles never gets past their caps), and the pages and next timers are written in
+    one statement each."""
+    if not waves:
+        return []
+    ctx = waves[0].ctx  # the session and the instant are the same for all
+    due = []
+    for w in waves:
+        if await requester_left(w.ctx, w.req, w.circle):
+            continue
+        give_up_at = w.req.opened_at + timedelta(minutes=w.req.policy["give_up_minutes"])
+        if w.req.lapses == 0 and ctx.now >= give_up_at:
+            continue  # too late for another wave: the give-up timer takes it from here
+        due.append(w)
+    await lock_responders(ctx, [w.circle for w in due])
+    pool = await load_pool(ctx, [(w.req, w.circle) for w in due])
+    paged: dict[int, int] = {}
+    pages: list[dict[str, Any]] = []
     from bot.features.lifeline.timers import WaveDue
 
-    await ctx.schedule(WaveDue(req.id, req.wave + 1),
-                       ctx.now + timedelta(minutes=p["wave_minutes"]),
-                       key(req, f"wave:{req.wave + 1}"))
-    return len(chosen)
+    next_timers = []
+    for w in due:
+        req, p = w.req, w.req.policy
+        loaded = pool.loaded(req, w.circle)
+        chosen = rank(loaded.candidates, **loaded.args(ctx.now, emergency=False))
+        chosen = chosen[: p["wave_size"]]
+        emergency = False
+        if not chosen and p.get("emergency_wave", True) and not req.emergency_wave_done:
+            chosen = rank(loaded.candidates, **loaded.args(ctx.now, emergency=True))
+            emergency = True
+            req.emergency_wave_done = True
+        if not chosen:
+            await fallback(w.ctx, req, w.circle, tell_requester=w.tell_requester)
+            continue
+        req.wave += 1
+        if req.first_page_at is None:
+            req.first_page_at = ctx.now
+        pages += [_page(w.ctx, req, w.circle, c, loaded.people[c.person_id],
+                        loaded.requester_name, emergency) for c in chosen]
+        pool.paged(chosen, ctx.now)
+        paged[id(w)] = len(chosen)
+        next_timers.append((WaveDue(req.id, req.wave + 1),
+                            ctx.now + timedelta(minutes=p["wave_minutes"]),
+                            key(req, f"wave:{req.wave + 1}")))
+    if pages:
+        await ctx.session.execute(insert(LifelinePage), pages)
+        await ctx.schedule_all(*next_timers)  # the dispatcher reads the flag across the claim
+    return [paged.get(id(w), 0) for w in waves]
 
 
 def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: Person,
@@ -164,17 +203,17 @@ def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: 
 PAGING_LOCK = 0x5043 << 32  # advisory lock namespace: "PC", then a person id
 
 
-async def lock_responders(ctx: Ctx, circle: Circle) -> None:
-    """On PostgreSQL, hold every opted-in member of the circle (by person, in id order, so two
-    waves never wait on each other in a circle) before counting their pages: two waves at the
-    same instant then see each other's pages, and no one gets more than their caps. A
+async def lock_responders(ctx: Ctx, circles: list[Circle]) -> None:
+    """On PostgreSQL, hold every opted-in member of these circles (by person, in id order, so
+    two waves never wait on each other in a circle) before counting their pages: two waves at
+    the same instant then see each other's pages, and no one gets more than their caps. A
     transaction-scoped advisory lock, so a member's own commands (which hold their person row)
     never wait on it. SQLite's writes are serial already."""
-    if ctx.session.bind.dialect.name != "postgresql":
+    if ctx.session.bind.dialect.name != "postgresql" or not circles:
         return
     ids = sorted(set((await ctx.session.execute(
         select(Member.person_id).join(Availability, Availability.member_id == Member.id)
-        .where(Member.circle_id == circle.id, Availability.enabled.is_(True))
+        .where(Member.circle_id.in_({c.id for c in circles}), Availability.enabled.is_(True))
     )).scalars()))
     if ids:
         await ctx.session.execute(
@@ -199,32 +238,91 @@ class Loaded:
                 "emergency": emergency}
 
 
-async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
-    """Everything `rank` needs, in three queries: the opted-in members with their
-    availability, their recent pages and claims (counted by person, across circles), and who
-    was already paged for this request."""
+class Responder(NamedTuple):
+    """An opted-in member, as the candidates' query reads them."""
+
+    member_id: int
+    windows: str
+    timezone: str
+    accept_emergency: bool
+    snoozed_until: datetime | None
+    person: Person
+
+
+@dataclass
+class PageCounts:
+    """A person's recent pages and claims, across all their circles."""
+
+    last: datetime | None = None
+    quarter: int = 0
+    night: int = 0
+    claims: int = 0
+
+
+@dataclass
+class Pool:
+    """What `rank` needs for several requests, read once: the opted-in members of their
+    circles with their availability, everyone's recent pages, mentors, pauses, who each
+    request already paged."""
+
+    now: datetime
+    members: dict[int, list[Responder]]  # by circle id
+    counts: dict[int, PageCounts]  # by person id
+    mentors: dict[int, int]  # mentee member id -> mentor member id
+    paused: dict[int, datetime]  # member id -> until
+    paged_here: dict[int, set[int]]  # request id -> member ids
+    requesters: dict[int, Party]
+
+    def loaded(self, req: LifelineRequest, circle: Circle) -> Loaded:
+        mentor = self.mentors.get(req.requester_member_id or 0)
+        rows = self.members.get(circle.id, [])
+        found = []
+        for row in rows:
+            counts = self.counts.get(row.person.id, PageCounts())
+            found.append(Candidate(
+                member_id=row.member_id, person_id=row.person.id, windows=row.windows,
+                timezone=row.timezone, accept_emergency=row.accept_emergency,
+                # A member on pause (vacation) is quiet like a snoozed one, until the later.
+                snoozed_until=max(filter(None, (row.snoozed_until,
+                                                self.paused.get(row.member_id))), default=None),
+                dm_closed=row.person.dm_closed_at is not None, last_paged=counts.last,
+                pages_last_15_minutes=counts.quarter, pages_last_night=counts.night,
+                claims_30_days=counts.claims, is_mentor=row.member_id == mentor))
+        requester = self.requesters.get(req.requester_member_id or 0)
+        p = req.policy
+        return Loaded(found, req.id or 0, req.requester_member_id,
+                      self.paged_here.get(req.id or 0, set()),
+                      Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
+                      requester.person.display_name if requester else "",
+                      {row.person.id: row.person for row in rows})
+
+    def paged(self, chosen: list[Candidate], now: datetime) -> None:
+        """Count pages just chosen, for the requests ranked after them."""
+        for c in chosen:
+            counts = self.counts.setdefault(c.person_id, PageCounts())
+            counts.last, counts.quarter, counts.night = now, counts.quarter + 1, counts.night + 1
+
+
+async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) -> Pool:
     now = ctx.now
-    requester = await party(ctx, req.requester_member_id)
-    paged_here: set[int] = set()
-    if req.id and req.wave:  # a request not yet paged (wave 0) has no pages to read
-        # Asked in this round, or said "can't" or let a claim lapse in any: not again. Those
-        # whose pages were covered by a claim that lapsed may be asked in the new round.
-        paged_here = set((await ctx.session.execute(
-            select(LifelinePage.member_id).where(
-                LifelinePage.request_id == req.id,
-                or_(LifelinePage.round == req.lapses,
-                    LifelinePage.state.in_(("declined", "lapsed"))))
-        )).scalars())
-    rows = (await ctx.session.execute(
-        select(Member, Person, Availability)
-        .join(Person, Person.id == Member.person_id)
-        .join(Availability, Availability.member_id == Member.id)
-        .where(Member.circle_id == circle.id, Availability.enabled.is_(True))
-    )).all()
-    person_ids = sorted({m.person_id for m, _, _ in rows})
-    stats: dict[int, tuple[datetime | None, int, int, int]] = {}
+    session = ctx.session
+    members: dict[int, list[Responder]] = {}
+    if requests:
+        # Columns, not Member and Availability objects: a burst reads thousands of rows.
+        for circle_id, *row in (await session.execute(
+            select(Member.circle_id, Member.id, Availability.windows, Availability.timezone,
+                   Availability.accept_emergency, Availability.snoozed_until, Person)
+            .join(Person, Person.id == Member.person_id)
+            .join(Availability, Availability.member_id == Member.id)
+            .where(Member.circle_id.in_({c.id for _, c in requests}),
+                   Availability.enabled.is_(True))
+        )).tuples():
+            members.setdefault(circle_id, []).append(Responder(*row))
+    everyone = [row for rows in members.values() for row in rows]
+    person_ids = sorted({row.person.id for row in everyone})
+    counts: dict[int, PageCounts] = {}
     if person_ids:
-        for pid, last, quarter, night, claims in (await ctx.session.execute(
+        for pid, last, quarter, night, claims in (await session.execute(
             select(
                 Member.person_id,
                 func.max(LifelinePage.paged_at),
@@ -236,27 +334,25 @@ async def candidates(ctx: Ctx, req: LifelineRequest, circle: Circle) -> Loaded:
             .where(Member.person_id.in_(person_ids),
                    LifelinePage.paged_at > now - CLAIM_MEMORY)
             .group_by(Member.person_id)
-        )).all():
-            stats[pid] = (last, int(quarter or 0), int(night or 0), int(claims or 0))
-    mentor = await current_mentor_member_id(ctx.session, req.requester_member_id)
-    # A member on pause (vacation) is quiet like a snoozed one, until the later of the two.
-    paused = await pauses_until(ctx.session, [m.id for m, _, _ in rows], now)
-    found = []
-    for member, person, avail in rows:
-        last, quarter, night, claims = stats.get(person.id, (None, 0, 0, 0))
-        found.append(Candidate(
-            member_id=member.id, person_id=person.id, windows=avail.windows,
-            timezone=avail.timezone, accept_emergency=avail.accept_emergency,
-            snoozed_until=max(filter(None, (avail.snoozed_until, paused.get(member.id))),
-                              default=None),
-            dm_closed=person.dm_closed_at is not None,
-            last_paged=last, pages_last_15_minutes=quarter, pages_last_night=night,
-            claims_30_days=claims, is_mentor=member.id == mentor))
-    p = req.policy
-    return Loaded(found, req.id or 0, req.requester_member_id, paged_here,
-                  Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
-                  requester.person.display_name if requester else "",
-                  {person.id: person for _, person, _ in rows})
+        )).tuples():
+            counts[pid] = PageCounts(last, int(quarter or 0), int(night or 0), int(claims or 0))
+    # Asked in this round, or said "can't" or let a claim lapse in any: not again. Those
+    # whose pages were covered by a claim that lapsed may be asked in the new round. A
+    # request not yet paged (wave 0) has no pages to read.
+    rounds = {req.id: req.lapses for req, _ in requests if req.id and req.wave}
+    paged_here: dict[int, set[int]] = {}
+    if rounds:
+        for request_id, member_id, round_, state in (await session.execute(
+            select(LifelinePage.request_id, LifelinePage.member_id, LifelinePage.round,
+                   LifelinePage.state).where(LifelinePage.request_id.in_(rounds))
+        )).tuples():
+            if round_ == rounds[request_id] or state in ("declined", "lapsed"):
+                paged_here.setdefault(request_id, set()).add(member_id)
+    requester_ids = [req.requester_member_id for req, _ in requests]
+    return Pool(now, members, counts,
+                await current_mentor_member_ids(session, requester_ids),
+                await pauses_until(session, [row.member_id for row in everyone], now),
+                paged_here, await parties(ctx, requester_ids))
 
 
 async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle, *,

@@ -67,19 +67,28 @@ def request_timer(kind: str, payload: type) -> Callable[[RequestTimer], RequestT
     def deco(fn: RequestTimer) -> RequestTimer:
         @feature.timer(kind, payload, urgent=True)
         async def run(ctx: Ctx, p: Any) -> None:
-            loaded = await r.load(ctx, p.request_id)
-            if loaded is not None and not await r.requester_left(ctx, *loaded):
-                await fn(ctx, loaded[0], loaded[1], p)
+            found = (await r.load(ctx, [p.request_id])).get(p.request_id)
+            if found is not None and not await r.requester_left(ctx, *found):
+                await fn(ctx, *found, p)
         return fn
     return deco
 
 
-@request_timer("lifeline.wave", WaveDue)
-async def wave_due(ctx: Ctx, req: LifelineRequest, circle: Circle, p: WaveDue) -> None:
-    if req.state != State.PAGING or req.wave + 1 != p.wave:
-        return  # stale: claimed, closed, or a decline already started this wave
-    # After downtime this fires late, once: one wave now, not every missed one.
-    await r.next_wave(ctx, req, circle)
+@feature.timer("lifeline.wave", WaveDue, urgent=True, together=True)
+async def waves_due(due: list[tuple[Ctx, WaveDue]]) -> None:
+    """Every due wave of a claim at once: after a burst of calls, hundreds fall due
+    together, and each should reach its peers within a second."""
+    found = await r.load(due[0][0], [p.request_id for _, p in due])
+    waves = []
+    for ctx, p in due:
+        if p.request_id not in found or await r.requester_left(ctx, *found[p.request_id]):
+            continue
+        req, circle = found[p.request_id]
+        if req.state != State.PAGING or req.wave + 1 != p.wave:
+            continue  # stale: claimed, closed, or a decline already started this wave
+        # After downtime this fires late, once: one wave now, not every missed one.
+        waves.append(r.Wave(ctx, req, circle))
+    await r.next_waves(waves)
 
 
 @request_timer("lifeline.give_up", GiveUp)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
@@ -15,6 +14,7 @@ from bot.features.meetings.feature import feature
 from bot.features.meetings.models import Meeting, MeetingDm
 from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
 from bot.texts import LANGUAGES, Texts
+from bot.timezones import zone
 
 MAX_MEETINGS = 10
 _NAME = Arg("name", Kind.TEXT, max_len=40, named_only=True, help="arg.meeting.name")
@@ -30,7 +30,7 @@ def _normal(name: str | None) -> str:
 
 def _forms(ctx: Ctx, timezone: str) -> str:
     """The accepted forms; the `once` example a fortnight ahead, so it is never itself past."""
-    ahead = (ctx.now.astimezone(ZoneInfo(timezone)) + timedelta(days=14)).date().isoformat()
+    ahead = (ctx.now.astimezone(zone(timezone)) + timedelta(days=14)).date().isoformat()
     return "; ".join(f"once {ahead} 18:00" if f.startswith("once ") else f for f in FORMS)
 
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.recurring import Recurrence, next_occurrence
+from bot.timezones import zone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last": "last",
@@ -93,7 +93,7 @@ def next_start(rule: Rule, timezone: str, after: datetime,
                anchor: date | None = None) -> datetime | None:
     """The first occurrence strictly after `after` (UTC), or None when there is none."""
     recurrence = Recurrence(rule.fields, timezone)
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     at = after
     for _ in range(MAX_WEEKS * 4):
         try:
@@ -109,7 +109,7 @@ def next_start(rule: Rule, timezone: str, after: datetime,
 
 
 def anchor_of(rule: Rule, first: datetime, timezone: str) -> str | None:
-    return first.astimezone(ZoneInfo(timezone)).date().isoformat() \
+    return first.astimezone(zone(timezone)).date().isoformat() \
         if rule.every_weeks > 1 else None
 
 

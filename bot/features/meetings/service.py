@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from bot.features.meetings.rules import Rule, next_start, parse_anchor, parse_ru
 from bot.features.meetings.settings import MeetingSettings
 from bot.features.rotation import steward_assigned
 from bot.texts import Texts
+from bot.timezones import zone
 from storage.models import Circle
 
 DEFAULT_NAME = "meeting"  # stored for a meeting scheduled without name:
@@ -63,7 +63,7 @@ def keeps_its_time(meeting: Meeting, circle: Circle) -> bool:
     """Whether the planned occurrence still reads as the rule's wall-clock time in the circle's
     timezone (a steward may have changed the timezone since)."""
     fields = rule_of(meeting).fields
-    local = meeting.next_at.astimezone(ZoneInfo(circle.timezone))
+    local = meeting.next_at.astimezone(zone(circle.timezone))
     return (local.hour, local.minute) == (fields["hour"], fields["minute"])
 
 

@@ -4,8 +4,7 @@ its next timer, so a restart continues where it was and nobody is asked twice.""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select, update
 
@@ -28,6 +27,7 @@ from bot.features.mentorship.settings import MentorshipSettings
 from bot.features.mentorship.tags import show
 from bot.membership import Party, party
 from bot.mentions import mention
+from bot.timezones import zone
 from storage.models import Circle, Member, OutboxMessage, Person
 
 NUDGE_EVERY = timedelta(days=7)
@@ -290,7 +290,7 @@ async def pair(ctx: Ctx, req: MentorRequest, circle: Circle, mentor: Party,
 
 
 def local_day(instant: datetime, tz: str) -> str:
-    return instant.astimezone(ZoneInfo(tz)).date().isoformat()  # the same in every language
+    return instant.astimezone(zone(tz)).date().isoformat()  # the same in every language
 
 
 def room_label(pairing: MentorPairing) -> str:
@@ -304,9 +304,9 @@ def nudge_key(pairing_id: int, member_id: int, due: datetime) -> str:
 def at_local(instant: datetime, tz: str, hour: int = NUDGE_HOUR) -> datetime:
     """`hour` o'clock on the local day of `instant` in `tz` (wall-clock time, so DST never
     moves it), as a UTC instant."""
-    zone = ZoneInfo(tz)
-    day: date = instant.astimezone(zone).date()
-    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    tzinfo = zone(tz)
+    day: date = instant.astimezone(tzinfo).date()
+    return datetime.combine(day, time(hour), tzinfo=tzinfo).astimezone(UTC)
 
 
 # -- the end ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from bot.features.mentorship.models import DyadAssignment, DyadMember, DyadRound
 from bot.features.mentorship.settings import MentorshipSettings
 from bot.features.mentorship.tags import parse_tags, show
 from bot.mentions import mention
+from bot.timezones import zone
 from storage.models import Circle, Member, Person
 
 DYAD_HOUR = 10  # circle time: pairings arrive in the morning
@@ -68,9 +69,8 @@ async def ensure_round(ctx: Ctx, circle: Circle) -> DyadRound:
 
 
 def _when(rnd: DyadRound, circle: Circle) -> str:
-    from zoneinfo import ZoneInfo
 
-    return rnd.due_at.astimezone(ZoneInfo(circle.timezone)).strftime("%Y-%m-%d %H:%M")
+    return rnd.due_at.astimezone(zone(circle.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 @feature.command("dyads", Arg("state", Kind.CHOICE, choices=("on", "off"),

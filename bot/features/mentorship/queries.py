@@ -3,6 +3,8 @@ check-in goes to the current mentor). Kept free of the rest of the package."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +23,18 @@ async def current_mentor_member_id(session: AsyncSession,
                MentorPairing.ended_at.is_(None),
                MentorPairing.mentor_member_id.is_not(None))
         .limit(1))).scalar_one_or_none()
+
+
+async def current_mentor_member_ids(session: AsyncSession, mentee_member_ids: Iterable[int | None]
+                                    ) -> dict[int, int]:
+    """current_mentor_member_id for many mentees at once: mentee member id -> mentor's."""
+    ids = {m for m in mentee_member_ids if m is not None}
+    if not ids:
+        return {}
+    return {mentee: mentor for mentee, mentor in (await session.execute(
+        select(MentorPairing.mentee_member_id, MentorPairing.mentor_member_id)
+        .where(MentorPairing.mentee_member_id.in_(ids), MentorPairing.ended_at.is_(None),
+               MentorPairing.mentor_member_id.is_not(None)))).tuples()}
 
 
 async def current_mentor(session: AsyncSession,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.availability.models import Availability
 from bot.features.nudges.models import DEFAULT_QUIET, NudgePref
 from bot.recurring import Recurrence, next_occurrence
+from bot.timezones import zone
 from storage.models import Circle
 
 _RANGE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)")
@@ -36,7 +36,7 @@ def _bounds(quiet: str) -> tuple[time, time]:
 
 def quiet_now(quiet: str, timezone: str, now: datetime) -> bool:
     start, end = _bounds(quiet)
-    local = now.astimezone(ZoneInfo(timezone)).time()
+    local = now.astimezone(zone(timezone)).time()
     return start <= local < end if start < end else (local >= start or local < end)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -34,6 +33,7 @@ from bot.membership import circles_of
 from bot.recurring import next_occurrence
 from bot.texts import Texts
 from bot.textsafety import visible_text
+from bot.timezones import zone
 from storage.models import Circle, Member, Person
 
 SWAP_WINDOW = timedelta(hours=24)
@@ -483,7 +483,7 @@ def _pause_until(ctx: Ctx, text: str, tz: str) -> datetime | None:
     if not text:
         return None
     # The example is a fortnight ahead, so the form shown is never itself in the past.
-    example = (ctx.now.astimezone(ZoneInfo(tz)) + timedelta(days=14)).date().isoformat()
+    example = (ctx.now.astimezone(zone(tz)) + timedelta(days=14)).date().isoformat()
     weeks = _WEEKS.match(text.lower())
     try:
         delta = timedelta(weeks=int(weeks.group(1))) if weeks else parse_duration(text)
@@ -499,7 +499,7 @@ def _pause_until(ctx: Ctx, text: str, tz: str) -> datetime | None:
         day = date.fromisoformat(text)
     except ValueError:
         raise UserError(ctx.t("err.pause_until", value=text[:40], example=example)) from None
-    until = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(
+    until = datetime(day.year, day.month, day.day, tzinfo=zone(tz)).astimezone(
         ctx.now.tzinfo)
     if until <= ctx.now:
         raise UserError(ctx.t("err.pause_past", value=text[:40], example=example))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.recurring import Recurrence, next_occurrence
+from bot.timezones import zone
 
 MAX_WEEKS = 26
 _WORDS = {"weekly": 1, "fortnightly": 2}
@@ -61,7 +61,7 @@ def first_boundary(rule: Recurrence, created_at: datetime, newcomer_days: int,
 def waking(instant: datetime, timezone: str) -> datetime:
     """The instant itself when it falls in waking hours in that timezone, else the next 09:00
     there."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     local = instant.astimezone(tz)
     start, end = WAKING
     if start <= local.hour < end:
