@@ -140,10 +140,14 @@ async def mark_fired(session: AsyncSession, timer: Timer, owner: str, now: datet
 
 async def mark_all_fired(session: AsyncSession, claimed: list[Timer], owner: str,
                          now: datetime) -> set[int]:
-    """mark_fired for a whole claim in one statement; returns the ids still ours."""
+    """mark_fired for a whole claim in one statement; returns the ids still ours. A timer
+    whose lease is ours is not fired (firing clears the lease), so `fired_at IS NULL` is left
+    out: with it, SQLite walks the due index over every pending timer (10,000 after
+    downtime) instead of looking up these ids."""
     rows = await session.execute(
         update(Timer)
-        .where(Timer.id.in_([t.id for t in claimed]), Timer.lease_owner == owner, *_pending())
+        .where(Timer.id.in_([t.id for t in claimed]), Timer.lease_owner == owner,
+               Timer.cancelled_at.is_(None))
         .values(fired_at=now, lease_owner=None, lease_until=None)
         .returning(Timer.id)
         .execution_options(synchronize_session=False))

@@ -13,7 +13,7 @@ from bot.context import Ctx
 from bot.feature import Feature
 from bot.features.checkins.models import Checkin
 from bot.features.mentorship.queries import current_mentor
-from bot.features.privacy.settings import PrivacySettings
+from bot.features.privacy.retention import note_cutoffs
 from bot.texts import Texts
 from bot.timezones import zone
 from storage.models import Circle, Member, Person
@@ -160,11 +160,10 @@ async def _export(ctx: Ctx, person: Person) -> dict[str, Any]:
 @feature.housekeeping
 async def _retention(ctx: Ctx) -> None:
     """Check-in notes older than their circle's retention_days are deleted."""
-    for circle in (await ctx.session.execute(select(Circle))).scalars():
-        cutoff = ctx.now - timedelta(days=ctx.section(PrivacySettings, circle).retention_days)
+    for cutoff, circle_ids in (await note_cutoffs(ctx)).items():
         await ctx.session.execute(
             update(Checkin)
-            .where(Checkin.circle_id == circle.id, Checkin.created_at < cutoff,
+            .where(Checkin.circle_id.in_(circle_ids), Checkin.created_at < cutoff,
                    Checkin.note.is_not(None))
             .values(note=None))
 

@@ -3,7 +3,6 @@ counts `circle info` shows (never who)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -19,7 +18,7 @@ from bot.features.mentorship.models import (
     MentorPairing,
     MentorRequest,
 )
-from bot.features.privacy.settings import PrivacySettings
+from bot.features.privacy.retention import note_cutoffs
 from storage.models import Circle, Member, OutboxMessage, Person
 
 
@@ -160,10 +159,9 @@ async def _info(ctx: Ctx) -> list[str]:
 async def _retention(ctx: Ctx) -> None:
     """A request's note served the asking: once the request closed, it is kept no longer
     than the circle keeps check-in notes."""
-    for circle in (await ctx.session.execute(select(Circle))).scalars():
-        cutoff = ctx.now - timedelta(days=ctx.section(PrivacySettings, circle).retention_days)
+    for cutoff, circle_ids in (await note_cutoffs(ctx)).items():
         await ctx.session.execute(
             update(MentorRequest)
-            .where(MentorRequest.circle_id == circle.id, MentorRequest.state != "open",
+            .where(MentorRequest.circle_id.in_(circle_ids), MentorRequest.state != "open",
                    MentorRequest.closed_at < cutoff, MentorRequest.note.is_not(None))
             .values(note=None))
