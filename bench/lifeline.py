@@ -620,7 +620,10 @@ class Drain:
 
 async def measure_drain(url: str, circles: int, backlog: int) -> Drain:
     """Start-up after downtime: `backlog` overdue onboarding follow-ups, the core opened, one
-    fire_due() pass (what the runtime's first tick runs)."""
+    fire_due() pass (what the runtime's first tick runs). The bot ran before the downtime,
+    so its own start-up state (each circle's rotation roles) is there already."""
+    core = await open_bench_core(url, FakeClock(BUILT_AT))
+    await core.db.dispose()
     db = Database(url)
     await add_backlog(db, circles, backlog, INSTANT - timedelta(days=2))
     await db.dispose()

@@ -139,25 +139,38 @@ async def ensure_roles(ctx: Ctx, circle: Circle) -> list[RotationRole]:
 
 
 async def has_plan(ctx: Ctx, role: RotationRole) -> bool:
-    return (await ctx.session.execute(
-        select(RotationSeat.id).where(RotationSeat.role_id == role.id,
-                                      RotationSeat.term == role.term + 1,
-                                      RotationSeat.state == PLANNED).limit(1))).first() is not None
+    return role.id in await planned(ctx, [role])
 
 
-async def schedule_tick(ctx: Ctx, circle: Circle, roles: list[RotationRole]) -> None:
+async def planned(ctx: Ctx, roles: list[RotationRole]) -> set[int]:
+    """The ids of these roles whose next term's holders are drawn already."""
+    if not roles:
+        return set()
+    next_term = {role.id: role.term + 1 for role in roles}
+    return {role_id for role_id, term in (await ctx.session.execute(
+        select(RotationSeat.role_id, RotationSeat.term).distinct()
+        .where(RotationSeat.role_id.in_(next_term), RotationSeat.state == PLANNED))).tuples()
+        if next_term[role_id] == term}
+
+
+def tick_timer(circle: Circle, roles: list[RotationRole], planned: set[int],
+               now: datetime) -> tuple[Tick, datetime, str]:
     """The circle's next wake-up: its earliest term boundary, or a week before a first term
     whose holders are not drawn yet. Keyed by circle and instant, so scheduling it again from
     anywhere is a no-op, and a stale one that fires finds nothing due."""
-    if not roles:
-        return
     wake = []
     for role in roles:
         wake.append(role.term_end)
-        if role.term == 0 and not await has_plan(ctx, role):
+        if role.term == 0 and role.id not in planned:
             wake.append(role.term_end - PLAN_AHEAD)
-    due = max(min(wake), ctx.now)
-    await ctx.schedule(Tick(circle.id), due, f"rotation:{circle.id}:tick:{due.isoformat()}")
+    due = max(min(wake), now)
+    return Tick(circle.id), due, f"rotation:{circle.id}:tick:{due.isoformat()}"
+
+
+async def schedule_tick(ctx: Ctx, circle: Circle, roles: list[RotationRole]) -> None:
+    if roles:
+        firsts = [role for role in roles if role.term == 0]
+        await ctx.schedule(*tick_timer(circle, roles, await planned(ctx, firsts), ctx.now))
 
 
 async def tick(ctx: Ctx, circle: Circle) -> None:
