@@ -307,7 +307,7 @@ async def test_an_ack_never_waits_on_a_wave_that_is_firing(console: ConsoleSessi
         ctx = Ctx(core=core, session=firing, now=core.clock.now(),
                   out=OutboxWriter(firing, core.clock.now(), "timer:test"), texts=Texts(),
                   timer_due=wave.due_at)
-        await kind.handler(ctx, kind.payload(**wave.payload))
+        await kind.handler([(ctx, kind.payload(**wave.payload))])  # fires together
     async with core.db.transaction() as s:
         req = await s.get(LifelineRequest, 1)
         assert req is not None and req.state == "CLAIMED"
