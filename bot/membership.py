@@ -39,6 +39,14 @@ async def party(ctx: Ctx, member_id: int | None) -> Party | None:
     return Party(member, person) if person is not None else None
 
 
+async def lock_circle(ctx: Ctx, circle_id: int) -> Circle | None:
+    """Hold the circle's row (FOR UPDATE on PostgreSQL; SQLite's writes are serial already):
+    two changes to one circle's shared plans at once (meetings, a survey, a rotation and a
+    swap) go one after the other, each seeing what the other did."""
+    return (await ctx.session.execute(
+        select(Circle).where(Circle.id == circle_id).with_for_update())).scalar_one_or_none()
+
+
 async def parties(ctx: Ctx, member_ids: Iterable[int | None]) -> dict[int, Party]:
     """party() for many members: those the transaction holds already cost nothing, the rest
     come in one read."""

@@ -46,6 +46,8 @@ async def test_a_month_of_meetings(sim: ConsoleSession) -> None:
     assert "Round prompt: step 3" in text
     # Bad input said plainly.
     assert '"fortnightly mon 19:00" is not a schedule I can read' in text
+    # Scheduling says when the reminders go, in the circle's own setting's words.
+    assert "reminders go to the room 24h, 1h before each (remind_before)" in text
     assert '"9" is not an answer to question 2' in text
     assert "You answered question 1 already" in text
     # The survey's counts, no names; carol's nudges in her own hours, once per silence.

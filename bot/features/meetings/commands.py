@@ -13,6 +13,7 @@ from bot.features.meetings import service as s
 from bot.features.meetings.feature import feature
 from bot.features.meetings.models import Meeting, MeetingDm
 from bot.features.meetings.rules import FORMS, anchor_of, next_start, parse_rule
+from bot.membership import lock_circle
 from bot.texts import LANGUAGES, Texts
 from bot.timezones import zone
 
@@ -45,7 +46,7 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
         raise UserError(ctx.t("err.meeting_rule", value=args["rule"][:60],
                               forms=_forms(ctx, circle.timezone)))
     name = _normal(args["name"]) or s.DEFAULT_NAME
-    await s.lock(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
+    await lock_circle(ctx, circle.id)  # two stewards naming two meetings alike: one after the other
     existing = await s.meetings_of(ctx, circle.id)
     if any(m.name == name for m in existing):
         raise UserError(ctx.t("err.meeting_name_taken", name=s.shown(ctx.texts, name)))
@@ -60,7 +61,9 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> str:
     ctx.session.add(meeting)
     await s.plan(ctx, meeting, circle, first)
     key = "meeting.scheduled" if s.offset_minutes(ctx, circle) else "meeting.scheduled_no_reminders"
-    return ctx.t(key, name=s.shown(ctx.texts, name), rule=rule.text,
+    before = ", ".join(p.strip() for p in ctx.section(s.MeetingSettings, circle).remind_before
+                       .split(","))
+    return ctx.t(key, name=s.shown(ctx.texts, name), rule=rule.text, before=before,
                  tz=circle.timezone, first=s.when(ctx.texts, first, circle.timezone))
 
 
@@ -117,7 +120,7 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
     """One occurrence: the soonest (of the named meeting); the schedule goes on."""
     circle = ctx.circle
     assert circle is not None
-    await s.lock(ctx, circle.id)
+    await lock_circle(ctx, circle.id)
     meeting = (await _pick(ctx, args["name"]))[0]
     cancelled = meeting.next_at
     await s.unplan(ctx, meeting, circle)
@@ -141,7 +144,7 @@ async def cancel_next(ctx: Ctx, args: dict[str, Any]) -> str:
 async def clear(ctx: Ctx, args: dict[str, Any]) -> str:
     circle = ctx.circle
     assert circle is not None
-    await s.lock(ctx, circle.id)
+    await lock_circle(ctx, circle.id)
     chosen = await _pick(ctx, args["name"])
     for meeting in chosen:
         await s.unplan(ctx, meeting, circle)

@@ -25,13 +25,6 @@ ON_TIME = timedelta(minutes=5)
 START_USEFUL = timedelta(hours=1)
 
 
-async def lock(ctx: Ctx, circle_id: int) -> Circle | None:
-    """Hold the circle's row (FOR UPDATE on PostgreSQL): two stewards changing the circle's
-    meetings or opening a survey at once go one after the other."""
-    return (await ctx.session.execute(
-        select(Circle).where(Circle.id == circle_id).with_for_update())).scalar_one_or_none()
-
-
 def when(t: Texts, instant: datetime, timezone: str) -> str:
     """Day and month names in the reader's language (`mié 23 dic 19:00`)."""
     return t.when(instant, timezone)

@@ -29,7 +29,7 @@ from bot.features.rotation.selection import Candidate, Term, away_too_long, elig
 from bot.features.rotation.settings import RotationSettings
 from bot.features.rotation.spread import service_of
 from bot.features.rotation.terms import MAX_WEEKS, parse_period
-from bot.membership import circles_of
+from bot.membership import circles_of, lock_circle
 from bot.recurring import next_occurrence
 from bot.texts import Texts
 from bot.textsafety import visible_text
@@ -394,7 +394,7 @@ async def _answer_swap(ctx: Ctx, accept: bool, swap_id: int | None) -> Answer | 
         raise UserError(ctx.t("err.rotation_swap_several",
                               ids=", ".join(str(o.id) for o in offers), first=offers[0].id))
     swap = offers[0]
-    circle = await s.lock(ctx, swap.circle_id)
+    circle = await lock_circle(ctx, swap.circle_id)
     assert circle is not None
     await ctx.session.refresh(swap)
     if swap.state != "pending":

@@ -19,12 +19,13 @@ from bot.features.rotation.models import (
     RotationSeat,
     RotationSwap,
 )
+from bot.membership import lock_circle
 from storage.models import Circle, Member, Person
 
 
 async def _let_go(ctx: Ctx, member: Member, circle: Circle, name: str | None) -> None:
     """A holder who goes frees their seats, and the next holders are drawn at once."""
-    await s.lock(ctx, circle.id)
+    await lock_circle(ctx, circle.id)
     await ctx.session.execute(
         update(RotationSwap).where(RotationSwap.state == "pending",
                                    or_(RotationSwap.from_member_id == member.id,

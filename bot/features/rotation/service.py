@@ -35,6 +35,7 @@ from bot.features.rotation.terms import (
     reminder_times,
     term_end,
 )
+from bot.membership import lock_circle
 from bot.recurring import Recurrence
 from bot.texts import LANGUAGES, Texts
 from storage.models import Circle, Member, Person
@@ -96,13 +97,6 @@ async def people(ctx: Ctx, member_ids: Iterable[int | None]) -> dict[int, Person
 
 
 # -- the circle's roles -----------------------------------------------------------------------
-async def lock(ctx: Ctx, circle_id: int) -> Circle | None:
-    """Hold the circle's row: a rotation, a skip and a swap in one circle happen one after the
-    other, each seeing what the other did."""
-    return (await ctx.session.execute(
-        select(Circle).where(Circle.id == circle_id).with_for_update())).scalar_one_or_none()
-
-
 async def roles_of(ctx: Ctx, circle_id: int) -> list[RotationRole]:
     return list((await ctx.session.execute(
         select(RotationRole).where(RotationRole.circle_id == circle_id)
@@ -122,7 +116,7 @@ def weeks_of(role: RotationRole, settings: RotationSettings) -> int:
 async def ensure_roles(ctx: Ctx, circle: Circle) -> list[RotationRole]:
     """The circle's roles; a circle without any gets the default ones, whose first term starts
     once the first members are past their newcomer days."""
-    await lock(ctx, circle.id)
+    await lock_circle(ctx, circle.id)
     roles = await roles_of(ctx, circle.id)
     if roles:
         return roles
@@ -174,7 +168,7 @@ async def schedule_tick(ctx: Ctx, circle: Circle, roles: list[RotationRole]) -> 
 
 
 async def tick(ctx: Ctx, circle: Circle) -> None:
-    await lock(ctx, circle.id)
+    await lock_circle(ctx, circle.id)
     roles = await roles_of(ctx, circle.id)
     due = [r for r in roles if r.term_end <= ctx.now]
     if due:

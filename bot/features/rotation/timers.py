@@ -8,6 +8,7 @@ from bot.features.rotation import service as s
 from bot.features.rotation.feature import feature
 from bot.features.rotation.models import PLANNED, RotationRole, RotationSeat, RotationSwap
 from bot.features.rotation.payloads import Remind, SwapLapse, Tick
+from bot.membership import lock_circle
 from storage.models import Circle
 
 
@@ -41,7 +42,7 @@ async def swap_lapse(ctx: Ctx, p: SwapLapse) -> None:
     swap = await ctx.session.get(RotationSwap, p.swap_id)
     if swap is None:
         return
-    circle = await s.lock(ctx, swap.circle_id)  # an accept at this instant goes first or after
+    circle = await lock_circle(ctx, swap.circle_id)  # an accept at this instant goes first or after
     await ctx.session.refresh(swap)
     if swap.state != "pending":
         return

@@ -19,16 +19,12 @@ from bot.features.rotation import pauses_until
 from bot.features.survey.feature import feature
 from bot.features.survey.models import PulseAnswered, PulseSurvey, PulseTally
 from bot.features.survey.questions import LAST, MIN_SHOWN, SCALED, ask
-from bot.membership import member_of, party
+from bot.membership import lock_circle, member_of, party
 from bot.texts import Texts
 from storage.models import Circle, Member, Person
 
 log = logging.getLogger(__name__)
 
-
-async def lock(ctx: Ctx, circle_id: int) -> None:
-    """Hold the circle's row: two stewards opening a survey at once go one after the other."""
-    await ctx.session.execute(select(Circle.id).where(Circle.id == circle_id).with_for_update())
 
 OPEN_FOR = timedelta(days=7)
 REMIND_AFTER = timedelta(days=4)
@@ -77,7 +73,7 @@ async def show(ctx: Ctx, args: dict[str, Any]) -> str:
 async def open_(ctx: Ctx, args: dict[str, Any]) -> str:
     circle = ctx.circle
     assert circle is not None
-    await lock(ctx, circle.id)  # two stewards at once: one survey
+    await lock_circle(ctx, circle.id)  # two stewards at once: one survey
     found = await _open_one(ctx, circle.id)
     if found is not None:
         raise UserError(ctx.t("err.survey_open",
