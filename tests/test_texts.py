@@ -267,3 +267,13 @@ async def test_what_an_adapter_says_itself_is_in_the_members_language(
     assert (await core.texts_for(UserRef("console", "bob"), room)).lang == "es"  # the circle's
     assert (await core.texts_for(UserRef("console", "carol"), room)).lang == "en"  # her own
     assert (await core.texts_for(UserRef("console", "nobody"), Place.direct())).lang == "en"
+
+
+def test_a_forgotten_name_is_taken_out_only_where_it_stands_as_a_name() -> None:
+    """The repair forget hook blanks a person's name in unsent room posts; a short name must
+    not eat into other words ("Al" in "Also"), and names with regex characters are literal."""
+    from bot.mentions import name_pattern
+
+    assert name_pattern("Al").sub("…", "Al, Also Sal and Al.") == "…, Also Sal and …."
+    assert name_pattern("a.b (x)").sub("…", "with a.b (x) and aXb (x)") == "with … and aXb (x)"
+    assert name_pattern("Zoë").search("Zoëy") is None

@@ -12,6 +12,7 @@ from bot.features.repair.feature import feature
 from bot.features.repair.models import RepairRequest, RepairTeamSeat
 from bot.features.repair.requests import SUMMARY_WAIT, close, mine, room_label
 from bot.features.repair.states import UNCLOSED, State
+from bot.mentions import name_pattern
 from bot.outbox import ROOM_LABEL, ROOM_MEMBERS
 from storage.models import Circle, Member, OutboxMessage, Person
 
@@ -69,10 +70,10 @@ async def _forget(ctx: Ctx, person: Person) -> int:
             continue
         meta[ROOM_MEMBERS] = [m for m in members if m != person.platform_user_id]
         row.meta = meta
-        if person.display_name and person.display_name in row.text:
+        named = name_pattern(person.display_name) if person.display_name else None
+        if named is not None and named.search(row.text):
             # Sent: its body is not needed again. Not yet sent: the others still get it.
-            row.text = "" if row.sent_at is not None else row.text.replace(
-                person.display_name, "…")
+            row.text = "" if row.sent_at is not None else named.sub("…", row.text)
         removed += 1
     return removed
 
