@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine.interfaces import AdaptedConnection
-from sqlalchemy.util.concurrency import await_, in_greenlet
+from sqlalchemy.util.concurrency import await_
 
 T = TypeVar("T")
 
@@ -57,6 +57,16 @@ class WriterThread:
                 self._thread.start()
         return await_(future)
 
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn` on the thread after what is queued, waiting for nothing: for closing a
+        connection where nothing can wait (a pool invalidating it, garbage collection)."""
+        with self._lock:
+            self._jobs.put((None, None, fn, args))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="sqlite-writer",
+                                                daemon=True)
+                self._thread.start()
+
     def _work(self) -> None:
         while True:
             try:
@@ -70,9 +80,11 @@ class WriterThread:
             try:
                 result = fn(*args)
             except BaseException as exc:
-                _settle(loop, future, None, exc)
+                if future is not None:
+                    _settle(loop, future, None, exc)
             else:
-                _settle(loop, future, result, None)
+                if future is not None:
+                    _settle(loop, future, result, None)
 
 
 def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], result: Any,
@@ -190,13 +202,31 @@ class Connection(AdaptedConnection):
         self._given = self._done = 0
 
     def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        def job() -> T:
-            try:
-                return fn(*args)
-            finally:
-                self._done += 1
         self._given += 1
-        return self.writer.run(job)
+        return self.writer.run(self._job, fn, *args)
+
+    def _job(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        finally:
+            self._done += 1
+
+    def _busy(self) -> bool:
+        """A job of this connection is still queued or running on the writer thread (its task
+        was cancelled while it waited: a BEGIN behind another process's lock, a COMMIT)."""
+        return self._given != self._done
+
+    def _after_writer(self, fn: Callable[[], None]) -> None:
+        """Run `fn` now, or, while a job of this connection is on the writer thread, there
+        after it, without waiting: sqlite3 must never be closed or rolled back under a
+        statement running in another thread (that blocked the loop for up to busy_timeout,
+        then crashed), and a cancelled task must not wait out that BEGIN either. Whoever uses
+        the connection next starts with a BEGIN on the writer thread, queued behind this."""
+        if not self._busy():
+            fn()
+        else:
+            self._given += 1
+            self.writer.post(self._job, fn)
 
     @property
     def isolation_level(self) -> str | None:
@@ -223,17 +253,18 @@ class Connection(AdaptedConnection):
 
     def rollback(self) -> None:
         # Nothing to wait on (WAL drops the pages), so inline; but behind a BEGIN or COMMIT
-        # still running for a cancelled task it queues on the writer, so the two never overlap.
-        if self._given != self._done and in_greenlet():
-            self.on_writer(self._connection.rollback)
-        elif self._connection.in_transaction:
+        # still running for a cancelled task it goes to the writer, so the two never overlap.
+        self._after_writer(self._rollback)
+
+    def _rollback(self) -> None:
+        if self._connection.in_transaction:
             self._connection.rollback()
 
     def close(self) -> None:
-        self._connection.close()
+        self._after_writer(self._connection.close)
 
     def terminate(self) -> None:
-        self._connection.close()
+        self._after_writer(self._connection.close)
 
 
 class DBAPI(AsyncAdapt_aiosqlite_dbapi):

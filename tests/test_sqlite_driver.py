@@ -1,0 +1,74 @@
+"""storage/sqlite_driver.py: a task cancelled while its statement waits on the writer thread.
+
+`BEGIN IMMEDIATE` waits up to busy_timeout on the writer thread when another process holds
+SQLite's write lock. If the waiting task is cancelled (a shutdown, a lost leadership, a
+timeout), SQLAlchemy invalidates the connection, which closes it. Closed on the event loop's
+thread while the BEGIN still ran on the writer's, sqlite3 first held the loop until the other
+process let go, then could crash the whole process (seen: a segmentation fault under load).
+The close must wait its turn on the writer thread instead, and the loop stay free."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from storage.db import Database
+
+HOLD = 0.6  # how long the other process keeps the write lock after the cancel
+
+
+async def _heartbeat(gaps: list[float], stop: asyncio.Event) -> None:
+    last = time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+
+
+async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_crashes(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    gaps: list[float] = []
+    stop = asyncio.Event()
+    beat = asyncio.create_task(_heartbeat(gaps, stop))
+    try:
+        async with db.transaction() as s:
+            await s.execute(text("CREATE TABLE t (v INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+        async def write() -> None:
+            async with db.transaction() as s:
+                await s.execute(text("INSERT INTO t VALUES (1)"))
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.1)  # its BEGIN IMMEDIATE now waits on the writer thread
+        gaps.clear()
+        cancelled_at = time.perf_counter()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # The cancelled task ends now; it does not wait out the BEGIN (up to busy_timeout).
+        assert time.perf_counter() - cancelled_at < HOLD / 2
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        loop.call_later(HOLD, other.execute, "ROLLBACK")  # the other process lets go
+        await asyncio.sleep(HOLD + 0.2)
+        # The loop went on beating while the writer thread waited, and nothing crashed.
+        assert max(gaps) < HOLD / 2, max(gaps)
+        async with db.transaction() as s:
+            await s.execute(text("INSERT INTO t VALUES (2)"))
+        async with db.transaction() as s:
+            assert (await s.execute(text("SELECT v FROM t"))).scalars().all() == [2]
+    finally:
+        stop.set()
+        await beat
+        other.close()
+        await db.dispose()
