@@ -49,19 +49,17 @@ class WriterThread:
         """From inside SQLAlchemy's greenlet: run `fn` on the thread, the loop free meanwhile."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        with self._lock:
-            self._jobs.put((loop, future, fn, args))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="sqlite-writer",
-                                                daemon=True)
-                self._thread.start()
+        self._put((loop, future, fn, args))
         return await_(future)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn` on the thread after what is queued, waiting for nothing: for closing a
         connection where nothing can wait (a pool invalidating it, garbage collection)."""
+        self._put((None, None, fn, args))
+
+    def _put(self, job: tuple[Any, ...]) -> None:
         with self._lock:
-            self._jobs.put((None, None, fn, args))
+            self._jobs.put(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="sqlite-writer",
                                                 daemon=True)
