@@ -155,3 +155,24 @@ async def test_a_page_held_up_by_an_outage_is_never_delivered_late(
         row = (await s.execute(select(OutboxMessage).where(
             OutboxMessage.user_id == "bob", OutboxMessage.key.like("%page:1:%")))).scalar_one()
     assert row.sent_at is None and row.last_error == "expired" and row.text == ""
+
+
+async def test_waves_due_together_keep_every_responders_caps(
+        console: ConsoleSession, clock: FakeClock) -> None:
+    """Three requests' second waves fall due at one instant and fire in one claim (together,
+    on SQLite): each wave counts the pages the waves before it chose, so four responders who
+    may take two pages each per 15 minutes get no more, however the waves are batched."""
+    lines = ["@alice> circle setup name:Riverbend timezone:Europe/Berlin"]
+    lines += [f"@{p}> join" for p in (*REQUESTERS[:3], *RESPONDERS[:4])]
+    lines += [f"@{r} dm> available set daily any" for r in RESPONDERS[:4]]
+    lines += [f"@{p} dm> call" for p in REQUESTERS[:3]]  # 6 pages: two slots are left
+    await run_lines(console, "\n".join(lines))
+    core = console.core
+    assert core is not None
+    clock.advance(timedelta(minutes=4))  # every second wave is due now
+    await core.fire_due()
+    async with core.db.transaction() as s:
+        waves = Counter((await s.execute(select(LifelinePage.wave))).scalars())
+        pages = Counter((await s.execute(select(LifelinePage.member_id))).scalars())
+    assert waves == {1: 6, 2: 2}, waves  # the second waves found only the two slots left
+    assert sorted(pages.values()) == [2, 2, 2, 2], pages

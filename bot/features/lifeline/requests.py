@@ -265,7 +265,6 @@ class Pool:
     circles with their availability, everyone's recent pages, mentors, pauses, who each
     request already paged."""
 
-    now: datetime
     members: dict[int, list[Responder]]  # by circle id
     counts: dict[int, PageCounts]  # by person id
     mentors: dict[int, int]  # mentee member id -> mentor member id
@@ -349,7 +348,7 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
             if round_ == rounds[request_id] or state in ("declined", "lapsed"):
                 paged_here.setdefault(request_id, set()).add(member_id)
     requester_ids = [req.requester_member_id for req, _ in requests]
-    return Pool(now, members, counts,
+    return Pool(members, counts,
                 await current_mentor_member_ids(session, requester_ids),
                 await pauses_until(session, [row.member_id for row in everyone], now),
                 paged_here, await parties(ctx, requester_ids))
