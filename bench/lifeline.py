@@ -16,7 +16,8 @@
    clock set to their wave deadline, then one `Core.fire_due()` pass; for each wave timer, the
    real time from the start of the pass to the commit of its pages. Then again with --backlog
    overdue onboarding timers queued (due before the waves), and the watchdog's log lines.
-4. Start-up drain: --backlog overdue onboarding timers, the core opened, one fire_due() pass.
+4. Start-up drain: --backlog overdue onboarding timers, the core opened, one fire_due() pass
+   (a bot that ran before the downtime: its own start-up rows, rotation roles, exist).
 5. Baselines from the same run and disk: raw stdlib sqlite3 INSERT+COMMIT with
    synchronous=FULL (the store's default; the goals are ratios to it) and NORMAL, and one
    INSERT through storage.db.Database, the floor of any core commit.
