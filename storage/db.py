@@ -35,8 +35,9 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
-        # storage/sqlite_driver.py: statements inside a transaction run inline; BEGIN and
-        # COMMIT on one writer thread (aiosqlite paid ~4 thread hand-offs per statement).
+        # storage/sqlite_driver.py: statements inside a transaction run inline, and so does a
+        # BEGIN that finds the lock free; COMMIT on a writer thread (aiosqlite paid ~4 hand-offs
+        # per statement).
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             module=sqlite_driver.DBAPI(), **kwargs
@@ -107,7 +108,7 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         # The write lock is taken up front, so a read-then-write transaction never fails
         # half-way on lock upgrade; waiting writers honour busy_timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(sqlite_driver.BEGIN)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

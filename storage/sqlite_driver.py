@@ -6,9 +6,11 @@ hand-offs per statement; a `call` paid ~70 of them, more than its SQL cost (issu
 statement inside a transaction runs at once on the event loop's thread: the transaction began
 IMMEDIATE, so it holds the write lock and reads one snapshot, and nothing in it waits for
 another process. What can wait goes to the writer thread, so the event loop never stalls on
-it: any statement outside a transaction (BEGIN IMMEDIATE waits up to busy_timeout for another
-process's writer; a PRAGMA at connect), COMMIT (the fsync under synchronous=FULL, and the
-occasional WAL checkpoint) and opening the file. A transaction costs two hand-offs.
+it: any statement outside a transaction (a PRAGMA at connect), COMMIT (the fsync under
+synchronous=FULL, and the occasional WAL checkpoint), opening the file, and a BEGIN IMMEDIATE
+that finds another process writing (it waits there up to busy_timeout). A BEGIN that finds the
+lock free, the usual case, takes it at once on the loop's thread. A transaction costs one
+hand-off, its COMMIT.
 
 The price: a long query inside a transaction holds the event loop while it runs. The bot's
 queries are indexed look-ups over one circle; the year-long `health` read is the longest
@@ -133,13 +135,14 @@ class Cursor:
         self._cursor.arraysize = value
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._connection.driver_connection.in_transaction:
+        connection = self._connection
+        if connection.driver_connection.in_transaction:
             fn(*args)
-            # SQLAlchemy's AsyncConnection checks that its driver awaited; this await returns
-            # at once, without a turn of the event loop.
-            await_(_at_once())
+            _awaited()
+        elif args[0] == BEGIN and connection.begin_at_once(self._cursor):
+            _awaited()
         else:
-            self._connection.on_writer(fn, *args)
+            connection.on_writer(fn, *args)
         self._rows = deque(self._cursor.fetchall() if self._cursor.description else ())
 
     def execute(self, operation: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> None:
@@ -185,11 +188,20 @@ async def _at_once() -> None:
     return None
 
 
+def _awaited() -> None:
+    """SQLAlchemy's AsyncConnection checks that its driver awaited; this await returns at
+    once, without a turn of the event loop."""
+    await_(_at_once())
+
+
+BEGIN = "BEGIN IMMEDIATE"  # how storage.db begins every SQLite transaction
+
+
 class Connection(AdaptedConnection):
     """The DBAPI connection SQLAlchemy's aiosqlite dialect drives, over one sqlite3
     connection that both the loop's thread and the writer thread use, never at once."""
 
-    __slots__ = ("_done", "_given", "dbapi", "writer")
+    __slots__ = ("_busy_timeout", "_done", "_given", "dbapi", "writer")
 
     def __init__(self, dbapi: Any, connection: sqlite3.Connection,
                  writer: WriterThread) -> None:
@@ -198,6 +210,7 @@ class Connection(AdaptedConnection):
         self.writer = writer
         # Jobs given to the writer thread and finished there; each counter has one writer.
         self._given = self._done = 0
+        self._busy_timeout: int | None = None  # ms, read at the first BEGIN
 
     def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
         self._given += 1
@@ -208,6 +221,26 @@ class Connection(AdaptedConnection):
             return fn(*args)
         finally:
             self._done += 1
+
+    def begin_at_once(self, cursor: sqlite3.Cursor) -> bool:
+        """BEGIN IMMEDIATE here, when the write lock is free; False when another process
+        holds it (then the caller waits for it on the writer thread, up to busy_timeout).
+        Not while a job of this connection is on the writer: it must come after that."""
+        if self._busy():
+            return False
+        raw = self._connection
+        if self._busy_timeout is None:
+            self._busy_timeout = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute(BEGIN)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={self._busy_timeout}")
+        return True
 
     def _busy(self) -> bool:
         """A job of this connection is still queued or running on the writer thread (its task

@@ -72,3 +72,41 @@ async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_c
         await beat
         other.close()
         await db.dispose()
+
+
+async def test_a_begin_behind_another_writer_waits_for_it_and_the_loop_runs_meanwhile(
+        tmp_path: Path) -> None:
+    """The usual BEGIN takes a free lock at once on the loop's thread; one that finds another
+    process writing must still wait for it (busy_timeout), on the writer thread."""
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    gaps: list[float] = []
+    stop = asyncio.Event()
+    beat = asyncio.create_task(_heartbeat(gaps, stop))
+    try:
+        async with db.transaction() as s:
+            await s.execute(text("CREATE TABLE t (v INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+
+        async def write() -> None:
+            async with db.transaction() as s:
+                await s.execute(text("INSERT INTO t VALUES (2)"))
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(HOLD)
+        assert not task.done()  # waiting for the lock, not refused for it
+        gaps.clear()
+        other.execute("COMMIT")
+        await asyncio.wait_for(task, timeout=10)
+        assert max(gaps, default=0) < HOLD / 2, max(gaps)
+        async with db.transaction() as s:
+            assert (await s.execute(text("SELECT v FROM t ORDER BY v"))).scalars().all() == [1, 2]
+            # The wait is still the configured one for whatever comes next.
+            assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30_000
+    finally:
+        stop.set()
+        await beat
+        other.close()
+        await db.dispose()
