@@ -108,6 +108,7 @@ class CommandTable:
                  defaults: dict[str, str] | None = None) -> None:
         self.commands: dict[str, Command] = {}
         self.defaults: dict[str, str] = dict(defaults or {})
+        self._groups: set[str] | None = None  # read on every line typed: kept until a change
         for c in commands:
             self.add(c)
 
@@ -115,16 +116,20 @@ class CommandTable:
         if command.path in self.commands:
             raise ValueError(f"command {command.path!r} declared twice")
         self.commands[command.path] = command
+        self._groups = None
 
     def get(self, path: str) -> Command | None:
         return self.commands.get(path)
 
     @property
     def groups(self) -> set[str]:
-        return {c.words[0] for c in self.commands.values() if len(c.words) > 1}
+        if self._groups is None:
+            self._groups = {c.words[0] for c in self.commands.values() if len(c.words) > 1}
+        return self._groups
 
-    def subcommands(self, group: str) -> list[Command]:
-        return [c for c in self.commands.values() if len(c.words) > 1 and c.words[0] == group]
+    def subcommand_words(self, group: str) -> list[str]:
+        return [c.words[1] for c in self.commands.values()
+                if len(c.words) > 1 and c.words[0] == group]
 
     def visible(self) -> list[Command]:
         return [c for c in self.commands.values() if not c.hidden]

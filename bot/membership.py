@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,9 +63,17 @@ async def parties(ctx: Ctx, member_ids: Iterable[int | None]) -> dict[int, Party
     if missing:
         for member, person in (await ctx.session.execute(
                 select(Member, Person).join(Person, Person.id == Member.person_id)
-                .where(Member.id.in_(missing)))).tuples():
+                .where(Member.id.in_(missing)))):
             found[member.id] = Party(member, person)
     return found
+
+
+# Built once: every command runs them (building costs more than SQLite running them).
+_PERSON_HELD = (select(Person).where(Person.platform == bindparam("platform"),
+                                     Person.platform_user_id == bindparam("user"))
+                .with_for_update().execution_options(populate_existing=True))
+_MEMBERSHIPS = (select(Circle, Member).join(Member, Member.circle_id == Circle.id)
+                .where(Member.person_id == bindparam("person")).order_by(Circle.id))
 
 
 async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Person:
@@ -74,17 +82,15 @@ async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Per
     other across processes, so rules about one person (one active request, daily caps) hold
     when several arrive at the same instant. Creating is an INSERT ... ON CONFLICT DO NOTHING,
     so two first commands at once both find the one row."""
-    held = (select(Person).where(Person.platform == user.platform,
-                                 Person.platform_user_id == user.id)
-            .with_for_update().execution_options(populate_existing=True))
-    person = (await session.execute(held)).scalar_one_or_none()
+    who = {"platform": user.platform, "user": user.id}
+    person = (await session.execute(_PERSON_HELD, who)).scalar_one_or_none()
     if person is None:  # first sight (one read, not two, for everyone else)
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             insert(Person).values(platform=user.platform, platform_user_id=user.id,
                                   display_name=user.display_name or user.id, created_at=now)
             .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
-        person = (await session.execute(held)).scalar_one()
+        person = (await session.execute(_PERSON_HELD, who)).scalar_one()
     if user.display_name and person.display_name != user.display_name:
         person.display_name = user.display_name
     return person
@@ -106,9 +112,7 @@ async def circles_of(session: AsyncSession, person: Person) -> list[Circle]:
 async def memberships_of(session: AsyncSession, person: Person) -> list[tuple[Circle, Member]]:
     """The person's circles, each with their membership, in circle order."""
     return [(c, m) for c, m in (await session.execute(
-        select(Circle, Member).join(Member, Member.circle_id == Circle.id)
-        .where(Member.person_id == person.id).order_by(Circle.id)
-    )).all()]
+        _MEMBERSHIPS, {"person": person.id}))]
 
 
 async def member_of(session: AsyncSession, circle: Circle, person: Person) -> Member | None:

@@ -90,13 +90,13 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
     rest = tokens[1:]
     if head in table.groups:
         sub = rest[0].value.lower() if rest and not rest[0].quoted else None
-        subs = [c.words[1] for c in table.subcommands(head)]
         if sub is not None and table.get(f"{head} {sub}") is not None:
             command = table.get(f"{head} {sub}")
             rest = rest[1:]
         elif sub is not None and (head not in table.defaults
                                   or not table.get(f"{head} {table.defaults[head]}").args):  # type: ignore[union-attr]
             # A default that takes no words cannot be what `nudges maybe` meant.
+            subs = table.subcommand_words(head)
             guess = closest(sub, subs, 0.8)
             if guess:
                 raise ParseError(texts("err.unknown_command_suggest", word=f"{head} {sub[:40]}",
@@ -108,7 +108,8 @@ def split_command(table: CommandTable, line: str, texts: Texts) -> ParsedLine:
             # `call cancer scare` opens a request, never "did you mean call cancel?".
             command = table.get(f"{head} {table.defaults[head]}")
         else:
-            raise ParseError(texts("err.need_subcommand", group=head, subs=", ".join(subs)))
+            raise ParseError(texts("err.need_subcommand", group=head,
+                                   subs=", ".join(table.subcommand_words(head))))
     else:
         command = table.get(head)
     if command is None:

@@ -35,12 +35,15 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
     return bool(result.rowcount)
 
 
+# INSERT ... ON CONFLICT (key) DO NOTHING, its values bound at execution: one statement, built
+# and compiled once, for every timer (values() inline was compiled every time). Run on the
+# session's connection, as Core: the ORM's bulk path would hide the rowcount.
+_INSERTS = {name: insert(Timer).on_conflict_do_nothing(index_elements=["key"])
+            for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def _insert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT (key) DO NOTHING, its values bound at execution: one compiled
-    statement, cached, for every timer (values() inline would be compiled every time). Run
-    on the session's connection, as Core: the ORM's bulk path would hide the rowcount."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    return insert(Timer).on_conflict_do_nothing(index_elements=["key"])
+    return _INSERTS[session.bind.dialect.name]
 
 
 async def schedule_many(session: AsyncSession, now: datetime,

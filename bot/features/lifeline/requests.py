@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, text, update
 
 from bot.answer import Action
 from bot.context import Ctx
@@ -94,17 +94,20 @@ async def active_request_of(ctx: Ctx, ids: list[int]) -> LifelineRequest | None:
     )).scalar_one_or_none()
 
 
+_RECENT = (select(LifelineRequest)
+           .join(Member, Member.id == LifelineRequest.requester_member_id)
+           .where(Member.person_id == bindparam("person"),
+                  or_(LifelineRequest.state.in_(ACTIVE),
+                      LifelineRequest.opened_at > bindparam("since")))
+           .order_by(LifelineRequest.id.desc()))
+
+
 async def recent_requests_of(ctx: Ctx, person: Person, since: datetime
                              ) -> list[LifelineRequest]:
     """The person's requests (from any of their circles) that are active or were opened
     after `since`, newest first."""
     return list((await ctx.session.execute(
-        select(LifelineRequest)
-        .join(Member, Member.id == LifelineRequest.requester_member_id)
-        .where(Member.person_id == person.id,
-               or_(LifelineRequest.state.in_(ACTIVE), LifelineRequest.opened_at > since))
-        .order_by(LifelineRequest.id.desc())
-    )).scalars())
+        _RECENT, {"person": person.id, "since": since})).scalars())
 
 
 def local_time(instant: datetime, tz: str) -> str:
@@ -178,7 +181,9 @@ async def next_waves(waves: list[Wave]) -> list[int]:
                             ctx.now + timedelta(minutes=p["wave_minutes"]),
                             key(req, f"wave:{req.wave + 1}")))
     if pages:
-        await ctx.session.execute(insert(LifelinePage), pages)
+        # As Core, after the pages' DMs: the ORM's bulk path costs more than the INSERT.
+        await ctx.session.flush()
+        await (await ctx.session.connection()).execute(_PAGE_INSERT, pages)
         await ctx.schedule_all(*next_timers)  # the dispatcher reads the flag across the claim
     return [paged.get(id(w), 0) for w in waves]
 
@@ -302,38 +307,47 @@ class Pool:
             counts.last, counts.quarter, counts.night = now, counts.quarter + 1, counts.night + 1
 
 
+# Built once: a burst or a `call` runs them every time, and building one costs more than
+# SQLite running it (issue 18).
+_RESPONDERS = (
+    # Columns, not Member and Availability objects: a burst reads thousands of rows.
+    select(Member.circle_id, Member.id, Availability.windows, Availability.timezone,
+           Availability.accept_emergency, Availability.snoozed_until, Person)
+    .join(Person, Person.id == Member.person_id)
+    .join(Availability, Availability.member_id == Member.id)
+    .where(Member.circle_id.in_(bindparam("circles", expanding=True)),
+           Availability.enabled.is_(True)))
+_PAGE_COUNTS = (
+    select(Member.person_id,
+           func.max(LifelinePage.paged_at),
+           func.sum(case((LifelinePage.paged_at > bindparam("quarter"), 1), else_=0)),
+           func.sum(case((LifelinePage.paged_at > bindparam("night"), 1), else_=0)),
+           func.sum(case((LifelinePage.state == "claimed", 1), else_=0)))
+    .join(Member, Member.id == LifelinePage.member_id)
+    .where(Member.person_id.in_(bindparam("people", expanding=True)),
+           LifelinePage.paged_at > bindparam("memory"))
+    .group_by(Member.person_id))
+_PAGE_INSERT = insert(LifelinePage.__table__)
+_PAGED = (select(LifelinePage.request_id, LifelinePage.member_id, LifelinePage.round,
+                 LifelinePage.state)
+          .where(LifelinePage.request_id.in_(bindparam("requests", expanding=True))))
+
+
 async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) -> Pool:
     now = ctx.now
     session = ctx.session
     members: dict[int, list[Responder]] = {}
     if requests:
-        # Columns, not Member and Availability objects: a burst reads thousands of rows.
         for circle_id, *row in (await session.execute(
-            select(Member.circle_id, Member.id, Availability.windows, Availability.timezone,
-                   Availability.accept_emergency, Availability.snoozed_until, Person)
-            .join(Person, Person.id == Member.person_id)
-            .join(Availability, Availability.member_id == Member.id)
-            .where(Member.circle_id.in_({c.id for _, c in requests}),
-                   Availability.enabled.is_(True))
-        )).tuples():
+                _RESPONDERS, {"circles": list({c.id for _, c in requests})})):
             members.setdefault(circle_id, []).append(Responder(*row))
     everyone = [row for rows in members.values() for row in rows]
     person_ids = sorted({row.person.id for row in everyone})
     counts: dict[int, PageCounts] = {}
     if person_ids:
-        for pid, last, quarter, night, claims in (await session.execute(
-            select(
-                Member.person_id,
-                func.max(LifelinePage.paged_at),
-                func.sum(case((LifelinePage.paged_at > now - QUARTER, 1), else_=0)),
-                func.sum(case((LifelinePage.paged_at > now - NIGHT, 1), else_=0)),
-                func.sum(case((LifelinePage.state == "claimed", 1), else_=0)),
-            )
-            .join(Member, Member.id == LifelinePage.member_id)
-            .where(Member.person_id.in_(person_ids),
-                   LifelinePage.paged_at > now - CLAIM_MEMORY)
-            .group_by(Member.person_id)
-        )).tuples():
+        for pid, last, quarter, night, claims in (await session.execute(_PAGE_COUNTS, {
+                "people": person_ids, "quarter": now - QUARTER, "night": now - NIGHT,
+                "memory": now - CLAIM_MEMORY})):
             counts[pid] = PageCounts(last, int(quarter or 0), int(night or 0), int(claims or 0))
     # Asked in this round, or said "can't" or let a claim lapse in any: not again. Those
     # whose pages were covered by a claim that lapsed may be asked in the new round. A
@@ -342,9 +356,7 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
     paged_here: dict[int, set[int]] = {}
     if rounds:
         for request_id, member_id, round_, state in (await session.execute(
-            select(LifelinePage.request_id, LifelinePage.member_id, LifelinePage.round,
-                   LifelinePage.state).where(LifelinePage.request_id.in_(rounds))
-        )).tuples():
+                _PAGED, {"requests": list(rounds)})):
             if round_ == rounds[request_id] or state in ("declined", "lapsed"):
                 paged_here.setdefault(request_id, set()).add(member_id)
     requester_ids = [req.requester_member_id for req, _ in requests]

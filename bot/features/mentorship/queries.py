@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.mentorship.models import MentorPairing
@@ -25,6 +25,11 @@ async def current_mentor_member_id(session: AsyncSession,
         .limit(1))).scalar_one_or_none()
 
 
+_MENTORS = select(MentorPairing.mentee_member_id, MentorPairing.mentor_member_id).where(
+    MentorPairing.mentee_member_id.in_(bindparam("mentees", expanding=True)),
+    MentorPairing.ended_at.is_(None), MentorPairing.mentor_member_id.is_not(None))
+
+
 async def current_mentor_member_ids(session: AsyncSession, mentee_member_ids: Iterable[int | None]
                                     ) -> dict[int, int]:
     """current_mentor_member_id for many mentees at once: mentee member id -> mentor's."""
@@ -32,9 +37,7 @@ async def current_mentor_member_ids(session: AsyncSession, mentee_member_ids: It
     if not ids:
         return {}
     return {mentee: mentor for mentee, mentor in (await session.execute(
-        select(MentorPairing.mentee_member_id, MentorPairing.mentor_member_id)
-        .where(MentorPairing.mentee_member_id.in_(ids), MentorPairing.ended_at.is_(None),
-               MentorPairing.mentor_member_id.is_not(None)))).tuples()}
+        _MENTORS, {"mentees": list(ids)}))}
 
 
 async def current_mentor(session: AsyncSession,

@@ -55,7 +55,7 @@ async def followups_due(due: list[tuple[Ctx, FollowUp]]) -> None:
         await session.execute(
             select(Member, Circle, Person).join(Circle, Circle.id == Member.circle_id)
             .join(Person, Person.id == Member.person_id)
-            .where(Member.id.in_({p.member_id for _, p in due})))).tuples()}
+            .where(Member.id.in_({p.member_id for _, p in due}))))}
     for ctx, payload in due:
         if payload.member_id not in found:
             continue  # left the circle

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.rotation.models import RotationPause
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # a pause with no date lasts until `unpause`
+
+
+_PAUSED = select(RotationPause).where(
+    RotationPause.member_id.in_(bindparam("members", expanding=True)),
+    RotationPause.since <= bindparam("now"),
+    or_(RotationPause.until.is_(None), RotationPause.until > bindparam("now")))
 
 
 async def pauses_until(session: AsyncSession, member_ids: list[int],
@@ -19,10 +25,7 @@ async def pauses_until(session: AsyncSession, member_ids: list[int],
     if not member_ids:
         return {}
     rows = (await session.execute(
-        select(RotationPause).where(RotationPause.member_id.in_(member_ids),
-                                    RotationPause.since <= now,
-                                    or_(RotationPause.until.is_(None),
-                                        RotationPause.until > now)))).scalars()
+        _PAUSED, {"members": list(member_ids), "now": now})).scalars()
     return {p.member_id: p.until or FOREVER for p in rows}
 
 

@@ -143,7 +143,7 @@ async def planned(ctx: Ctx, roles: list[RotationRole]) -> set[int]:
     next_term = {role.id: role.term + 1 for role in roles}
     return {role_id for role_id, term in (await ctx.session.execute(
         select(RotationSeat.role_id, RotationSeat.term).distinct()
-        .where(RotationSeat.role_id.in_(next_term), RotationSeat.state == PLANNED))).tuples()
+        .where(RotationSeat.role_id.in_(next_term), RotationSeat.state == PLANNED)))
         if next_term[role_id] == term}
 
 
