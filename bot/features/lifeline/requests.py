@@ -18,7 +18,7 @@ from bot.features.lifeline.settings import LifelineSettings
 from bot.features.lifeline.states import ACTIVE, TAKEN, State, move
 from bot.features.mentorship.queries import current_mentor_member_ids
 from bot.features.privacy.settings import PrivacySettings
-from bot.features.rotation.pauses import pauses_until
+from bot.features.rotation.pauses import paused_until
 from bot.membership import Party, parties, party
 from bot.outbox import PRIORITY_LIFELINE
 from bot.texts import Texts
@@ -181,8 +181,7 @@ async def next_waves(waves: list[Wave]) -> list[int]:
                             ctx.now + timedelta(minutes=p["wave_minutes"]),
                             key(req, f"wave:{req.wave + 1}")))
     if pages:
-        # As Core, after the pages' DMs: the ORM's bulk path costs more than the INSERT.
-        await ctx.session.flush()
+        # As Core: the ORM's bulk path costs more than the INSERT.
         await (await ctx.session.connection()).execute(_PAGE_INSERT, pages)
         await ctx.schedule_all(*next_timers)  # the dispatcher reads the flag across the claim
     return [paged.get(id(w), 0) for w in waves]
@@ -251,6 +250,7 @@ class Responder(NamedTuple):
     timezone: str
     accept_emergency: bool
     snoozed_until: datetime | None
+    paused_until: datetime | None  # on pause (vacation) until then
     person: Person
 
 
@@ -267,13 +267,12 @@ class PageCounts:
 @dataclass
 class Pool:
     """What `rank` needs for several requests, read once: the opted-in members of their
-    circles with their availability, everyone's recent pages, mentors, pauses, who each
+    circles with their availability and pauses, everyone's recent pages, mentors, who each
     request already paged."""
 
     members: dict[int, list[Responder]]  # by circle id
     counts: dict[int, PageCounts]  # by person id
     mentors: dict[int, int]  # mentee member id -> mentor member id
-    paused: dict[int, datetime]  # member id -> until
     paged_here: dict[int, set[int]]  # request id -> member ids
     requesters: dict[int, Party]
 
@@ -287,8 +286,8 @@ class Pool:
                 member_id=row.member_id, person_id=row.person.id, windows=row.windows,
                 timezone=row.timezone, accept_emergency=row.accept_emergency,
                 # A member on pause (vacation) is quiet like a snoozed one, until the later.
-                snoozed_until=max(filter(None, (row.snoozed_until,
-                                                self.paused.get(row.member_id))), default=None),
+                snoozed_until=max(filter(None, (row.snoozed_until, row.paused_until)),
+                                  default=None),
                 dm_closed=row.person.dm_closed_at is not None, last_paged=counts.last,
                 pages_last_15_minutes=counts.quarter, pages_last_night=counts.night,
                 claims_30_days=counts.claims, is_mentor=row.member_id == mentor))
@@ -312,7 +311,8 @@ class Pool:
 _RESPONDERS = (
     # Columns, not Member and Availability objects: a burst reads thousands of rows.
     select(Member.circle_id, Member.id, Availability.windows, Availability.timezone,
-           Availability.accept_emergency, Availability.snoozed_until, Person)
+           Availability.accept_emergency, Availability.snoozed_until,
+           paused_until(Member.id, bindparam("now")), Person)
     .join(Person, Person.id == Member.person_id)
     .join(Availability, Availability.member_id == Member.id)
     .where(Member.circle_id.in_(bindparam("circles", expanding=True)),
@@ -339,7 +339,7 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
     members: dict[int, list[Responder]] = {}
     if requests:
         for circle_id, *row in (await session.execute(
-                _RESPONDERS, {"circles": list({c.id for _, c in requests})})):
+                _RESPONDERS, {"circles": list({c.id for _, c in requests}), "now": now})):
             members.setdefault(circle_id, []).append(Responder(*row))
     everyone = [row for rows in members.values() for row in rows]
     person_ids = sorted({row.person.id for row in everyone})
@@ -361,9 +361,8 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
                 paged_here.setdefault(request_id, set()).add(member_id)
     requester_ids = [req.requester_member_id for req, _ in requests]
     return Pool(members, counts,
-                await current_mentor_member_ids(session, requester_ids),
-                await pauses_until(session, [row.member_id for row in everyone], now),
-                paged_here, await parties(ctx, requester_ids))
+                await current_mentor_member_ids(session, requester_ids), paged_here,
+                await parties(ctx, requester_ids))
 
 
 async def fallback(ctx: Ctx, req: LifelineRequest, circle: Circle, *,

@@ -4,8 +4,9 @@ one who is paused; nudges will not reach them either)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.rotation.models import RotationPause
@@ -27,6 +28,15 @@ async def pauses_until(session: AsyncSession, member_ids: list[int],
     rows = (await session.execute(
         _PAUSED, {"members": list(member_ids), "now": now})).scalars()
     return {p.member_id: p.until or FOREVER for p in rows}
+
+
+def paused_until(member_id: Any, now: Any) -> Any:
+    """pauses_until as a column of another feature's query over members (a correlated
+    look-up by primary key): until when `member_id` is paused at `now`, else NULL."""
+    return (select(func.coalesce(RotationPause.until, FOREVER))
+            .where(RotationPause.member_id == member_id, RotationPause.since <= now,
+                   or_(RotationPause.until.is_(None), RotationPause.until > now))
+            .scalar_subquery())
 
 
 async def is_paused(session: AsyncSession, member_id: int, now: datetime) -> bool:
