@@ -7,7 +7,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select
 
 from bot.clock import FakeClock
 from bot.outbox import DeliveryError, OutboxSender, OutboxWriter, Outgoing
@@ -169,3 +170,35 @@ async def test_sqlite_waits_for_the_disk_at_every_commit_by_default(tmp_path: Pa
                 assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == expected
         finally:
             await db.dispose()
+
+
+async def test_rows_commit_with_their_transaction_and_every_statement_in_it_sees_them(
+        db_spec: DbSpec, clock: FakeClock) -> None:
+    """Rows wait in the session and go in as one INSERT (issue 18): a read, change or delete
+    of the outbox later in the same transaction must find them, and a transaction that fails
+    must leave none."""
+    db = db_spec.make()
+    await migrate(db)
+    try:
+        async with db.transaction() as s:
+            person = Person(platform="console", platform_user_id="bob", display_name="bob",
+                            created_at=clock.now())
+            s.add(person)
+            writer = OutboxWriter(s, clock.now(), "kept")
+            first = writer.dm(person, "a page")
+            assert (await s.execute(select(OutboxMessage.text).where(
+                OutboxMessage.key == first))).scalar_one() == "a page"
+            dropped = writer.dm(person, "a note written then taken back")
+            await s.execute(delete(OutboxMessage).where(OutboxMessage.key == dropped))
+            last = writer.dm(person, "the last word")  # nothing reads it: it goes at commit
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as s:
+                person = (await s.execute(select(Person))).scalar_one()
+                OutboxWriter(s, clock.now(), "lost").dm(person, "never sent")
+                raise RuntimeError("the handler failed")
+        async with db.transaction() as s:
+            rows = (await s.execute(select(OutboxMessage.key, OutboxMessage.text)
+                                    .order_by(OutboxMessage.id))).all()
+        assert [tuple(r) for r in rows] == [(first, "a page"), (last, "the last word")]
+    finally:
+        await db.dispose()
