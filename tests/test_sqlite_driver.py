@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -31,9 +33,18 @@ async def _heartbeat(gaps: list[float], stop: asyncio.Event) -> None:
         last = now
 
 
-async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_crashes(
-        tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
+@dataclass
+class Contended:
+    """A database with a table, another process's connection to it, and a heartbeat on the
+    event loop recording the gaps between its beats."""
+
+    db: Database
+    other: sqlite3.Connection
+    gaps: list[float]
+
+
+@contextlib.asynccontextmanager
+async def contended(path: Path) -> AsyncIterator[Contended]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     gaps: list[float] = []
@@ -42,15 +53,31 @@ async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_c
     try:
         async with db.transaction() as s:
             await s.execute(text("CREATE TABLE t (v INTEGER)"))
-        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        yield Contended(db, other, gaps)
+    finally:
+        stop.set()
+        await beat
+        other.close()
+        await db.dispose()
 
-        async def write() -> None:
-            async with db.transaction() as s:
-                await s.execute(text("INSERT INTO t VALUES (1)"))
 
-        task = asyncio.create_task(write())
+async def _insert(db: Database, value: int) -> None:
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+
+
+async def _values(db: Database) -> list[int]:
+    async with db.transaction() as s:
+        return list((await s.execute(text("SELECT v FROM t ORDER BY v"))).scalars())
+
+
+async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_crashes(
+        tmp_path: Path) -> None:
+    async with contended(tmp_path / "t.db") as c:
+        c.other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        task = asyncio.create_task(_insert(c.db, 1))
         await asyncio.sleep(0.1)  # its BEGIN IMMEDIATE now waits on the writer thread
-        gaps.clear()
+        c.gaps.clear()
         cancelled_at = time.perf_counter()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -59,54 +86,29 @@ async def test_a_cancelled_begin_waiting_for_the_lock_never_blocks_the_loop_or_c
         assert time.perf_counter() - cancelled_at < HOLD / 2
         await asyncio.sleep(0.05)
         loop = asyncio.get_running_loop()
-        loop.call_later(HOLD, other.execute, "ROLLBACK")  # the other process lets go
+        loop.call_later(HOLD, c.other.execute, "ROLLBACK")  # the other process lets go
         await asyncio.sleep(HOLD + 0.2)
         # The loop went on beating while the writer thread waited, and nothing crashed.
-        assert max(gaps) < HOLD / 2, max(gaps)
-        async with db.transaction() as s:
-            await s.execute(text("INSERT INTO t VALUES (2)"))
-        async with db.transaction() as s:
-            assert (await s.execute(text("SELECT v FROM t"))).scalars().all() == [2]
-    finally:
-        stop.set()
-        await beat
-        other.close()
-        await db.dispose()
+        assert max(c.gaps) < HOLD / 2, max(c.gaps)
+        await _insert(c.db, 2)
+        assert await _values(c.db) == [2]
 
 
 async def test_a_begin_behind_another_writer_waits_for_it_and_the_loop_runs_meanwhile(
         tmp_path: Path) -> None:
     """The usual BEGIN takes a free lock at once on the loop's thread; one that finds another
     process writing must still wait for it (busy_timeout), on the writer thread."""
-    path = tmp_path / "t.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    gaps: list[float] = []
-    stop = asyncio.Event()
-    beat = asyncio.create_task(_heartbeat(gaps, stop))
-    try:
-        async with db.transaction() as s:
-            await s.execute(text("CREATE TABLE t (v INTEGER)"))
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO t VALUES (1)")
-
-        async def write() -> None:
-            async with db.transaction() as s:
-                await s.execute(text("INSERT INTO t VALUES (2)"))
-
-        task = asyncio.create_task(write())
+    async with contended(tmp_path / "t.db") as c:
+        c.other.execute("BEGIN IMMEDIATE")
+        c.other.execute("INSERT INTO t VALUES (1)")
+        task = asyncio.create_task(_insert(c.db, 2))
+        c.gaps.clear()
         await asyncio.sleep(HOLD)
         assert not task.done()  # waiting for the lock, not refused for it
-        gaps.clear()
-        other.execute("COMMIT")
+        assert max(c.gaps) < HOLD / 2, max(c.gaps)  # and not on the loop's thread
+        c.other.execute("COMMIT")
         await asyncio.wait_for(task, timeout=10)
-        assert max(gaps, default=0) < HOLD / 2, max(gaps)
-        async with db.transaction() as s:
-            assert (await s.execute(text("SELECT v FROM t ORDER BY v"))).scalars().all() == [1, 2]
+        assert await _values(c.db) == [1, 2]
+        async with c.db.transaction() as s:
             # The wait is still the configured one for whatever comes next.
             assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30_000
-    finally:
-        stop.set()
-        await beat
-        other.close()
-        await db.dispose()
