@@ -17,12 +17,7 @@ async def current_mentor_member_id(session: AsyncSession,
     """The member id of this member's current mentor, if they have one."""
     if mentee_member_id is None:
         return None
-    return (await session.execute(
-        select(MentorPairing.mentor_member_id)
-        .where(MentorPairing.mentee_member_id == mentee_member_id,
-               MentorPairing.ended_at.is_(None),
-               MentorPairing.mentor_member_id.is_not(None))
-        .limit(1))).scalar_one_or_none()
+    return (await current_mentor_member_ids(session, [mentee_member_id])).get(mentee_member_id)
 
 
 _MENTORS = select(MentorPairing.mentee_member_id, MentorPairing.mentor_member_id).where(

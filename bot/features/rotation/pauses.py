@@ -14,10 +14,15 @@ from bot.features.rotation.models import RotationPause
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # a pause with no date lasts until `unpause`
 
 
+def _in_force(now: Any) -> tuple[Any, ...]:
+    """A pause row that holds at `now` (an instant or a bound parameter)."""
+    return (RotationPause.since <= now,
+            or_(RotationPause.until.is_(None), RotationPause.until > now))
+
+
 _PAUSED = select(RotationPause).where(
     RotationPause.member_id.in_(bindparam("members", expanding=True)),
-    RotationPause.since <= bindparam("now"),
-    or_(RotationPause.until.is_(None), RotationPause.until > bindparam("now")))
+    *_in_force(bindparam("now")))
 
 
 async def pauses_until(session: AsyncSession, member_ids: list[int],
@@ -34,8 +39,7 @@ def paused_until(member_id: Any, now: Any) -> Any:
     """pauses_until as a column of another feature's query over members (a correlated
     look-up by primary key): until when `member_id` is paused at `now`, else NULL."""
     return (select(func.coalesce(RotationPause.until, FOREVER))
-            .where(RotationPause.member_id == member_id, RotationPause.since <= now,
-                   or_(RotationPause.until.is_(None), RotationPause.until > now))
+            .where(RotationPause.member_id == member_id, *_in_force(now))
             .scalar_subquery())
 
 
