@@ -162,4 +162,7 @@ class Database:
                 self._holder = None
 
     async def dispose(self) -> None:
+        checkpointer = getattr(self.engine.dialect.dbapi, "checkpointer", None)
+        if checkpointer is not None:  # before the connections close: a pass may be under way
+            await asyncio.to_thread(checkpointer.stop)
         await self.engine.dispose()

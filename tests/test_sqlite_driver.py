@@ -1,4 +1,5 @@
-"""storage/sqlite_driver.py: a task cancelled while its statement waits on the writer thread.
+"""storage/sqlite_driver.py: a task cancelled while its statement waits on the writer thread;
+WAL checkpoints off the commit path (at the end).
 
 `BEGIN IMMEDIATE` waits up to busy_timeout on the writer thread when another process holds
 SQLite's write lock. If the waiting task is cancelled (a shutdown, a lost leadership, a
@@ -17,9 +18,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from storage.db import Database
+from storage.sqlite_driver import Checkpointer
 
 HOLD = 0.6  # how long the other process keeps the write lock after the cancel
 
@@ -112,3 +115,77 @@ async def test_a_begin_behind_another_writer_waits_for_it_and_the_loop_runs_mean
         async with c.db.transaction() as s:
             # The wait is still the configured one for whatever comes next.
             assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30_000
+
+
+async def _write_pages(db: Database, commits: int) -> None:
+    """`commits` transactions of ~50 pages each: 2,000 pages in all for 40, twice the log
+    size at which SQLite's default checkpoints inside a COMMIT."""
+    async with db.transaction() as s:
+        await s.execute(text("CREATE TABLE IF NOT EXISTS blobs (b BLOB)"))
+    for _ in range(commits):
+        async with db.transaction() as s:
+            await s.execute(text("INSERT INTO blobs VALUES (randomblob(4000))"),
+                            [{}] * 50)
+
+
+async def test_no_commit_waits_for_a_wal_checkpoint(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A COMMIT that takes the log past 1,000 pages used to copy them into the database
+    file and sync it before returning (~3 ms, the tail of `call`; issue 18). With the
+    checkpoint thread held back, 2,000 pages committed leave the database file untouched."""
+    held: list[Checkpointer] = []
+    monkeypatch.setattr(Checkpointer, "committed", lambda self: held.append(self))
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await _write_pages(db, 1)
+        size = path.stat().st_size
+        await _write_pages(db, 40)
+        assert path.stat().st_size == size  # everything is still in the log
+        assert len(held) == 43  # each commit told the checkpointer
+    finally:
+        await db.dispose()
+
+
+async def test_the_log_is_checkpointed_soon_after_commits_on_its_own_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Checkpointer, "INTERVAL", 0.01)
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await _write_pages(db, 40)
+        async with db.transaction() as s:
+            raw = await (await s.connection()).get_raw_connection()
+            checkpointer = raw.dbapi_connection.checkpointer
+        assert checkpointer is not None
+        # Once commits stop, a last pass runs and the thread is gone; the pages are in the
+        # database file.
+        assert await asyncio.to_thread(checkpointer.wait_idle, 10.0)
+        assert checkpointer.passes >= 1
+        assert path.stat().st_size > 40 * 50 * 4000
+        assert await _count_blobs(db) == 2000
+    finally:
+        await db.dispose()
+
+
+async def _count_blobs(db: Database) -> int:
+    async with db.transaction() as s:
+        return int((await s.execute(text("SELECT count(*) FROM blobs"))).scalar_one())
+
+
+async def test_closing_the_database_stops_the_checkpoint_thread_and_folds_the_log_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing touches the file once the database is closed: tests copy template files
+    that way, and an operator may copy a backup."""
+    monkeypatch.setattr(Checkpointer, "INTERVAL", 600.0)  # a pass would be far off
+    path = tmp_path / "t.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await _write_pages(db, 2)
+    checkpointer = db.engine.dialect.dbapi.checkpointer
+    assert checkpointer is not None and not await asyncio.to_thread(checkpointer.wait_idle, 0)
+    await db.dispose()
+    assert await asyncio.to_thread(checkpointer.wait_idle, 0)  # gone at once, no pass run
+    assert checkpointer.passes == 0
+    assert not path.with_name("t.db-wal").exists()
+    assert await _count_blobs(db) == 100  # and a later use starts afresh
+    await db.dispose()
