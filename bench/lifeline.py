@@ -375,6 +375,9 @@ class StatementCounter:
     def __init__(self, db: Database) -> None:
         self.count = 0
         event.listen(db.engine.sync_engine, "before_cursor_execute", self._on)
+        # BEGIN is no statement SQLAlchemy executes (SQLite: storage.db's hook calls the
+        # driver; PostgreSQL: asyncpg issues it), but it is a round trip all the same.
+        event.listen(db.engine.sync_engine, "begin", self._on)
 
     def _on(self, *_args: Any) -> None:
         self.count += 1

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import timers
-from bot.outbox import OutboxWriter
+from bot.outbox import OutboxWriter, Recipient
 from bot.refs import Place, UserRef
 from bot.section import SettingsSection, merged
 from bot.texts import Texts
@@ -72,7 +72,7 @@ class Ctx:
         for key in [k for k in self._sections if k[0] == circle.id]:
             del self._sections[key]
 
-    def texts_for(self, person: Person, circle: Circle | None = None) -> Texts:
+    def texts_for(self, person: Recipient, circle: Circle | None = None) -> Texts:
         circle = circle or self.circle
         return Texts(person.language or (circle.language if circle else None))
 
@@ -83,7 +83,7 @@ class Ctx:
     def post(self, circle: Circle, text: str, **kw: Any) -> str:
         return self.out.post(circle.platform, circle.room_id, text, **kw)
 
-    def dm(self, person: Person, text: str, **kw: Any) -> str:
+    def dm(self, person: Recipient, text: str, **kw: Any) -> str:
         return self.out.dm(person, text, **kw)
 
     async def schedule(self, payload: Any, due_at: datetime, key: str) -> None:

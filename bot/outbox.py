@@ -82,6 +82,20 @@ class DeliveryError(Exception):
         self.dm_closed = dm_closed
 
 
+class Recipient(Protocol):
+    """Whom a DM is for: a Person, or those of its columns a query read without loading one
+    (the lifeline's responders)."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def platform_user_id(self) -> str: ...
+
+    @property
+    def language(self) -> str | None: ...
+
+
 class Deliverer(Protocol):
     platform: str
 
@@ -106,7 +120,7 @@ class OutboxWriter:
     def post(self, platform: str, room_id: str, text: str, **kw: Any) -> str:
         return self._add(platform, "post", text, room_id=room_id, **kw)
 
-    def dm(self, person: Person, text: str, **kw: Any) -> str:
+    def dm(self, person: Recipient, text: str, **kw: Any) -> str:
         """Actions on a DM may be pressed by its recipient (Core.action_invocation)."""
         return self._add(person.platform, "dm", text, user_id=person.platform_user_id, **kw)
 

@@ -108,7 +108,7 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         # The write lock is taken up front, so a read-then-write transaction never fails
         # half-way on lock upgrade; waiting writers honour busy_timeout.
-        conn.exec_driver_sql(sqlite_driver.BEGIN)
+        conn.connection.dbapi_connection.begin()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -20,7 +20,7 @@ from bot.features.mentorship.queries import current_mentor_member_ids
 from bot.features.privacy.settings import PrivacySettings
 from bot.features.rotation.pauses import paused_until
 from bot.membership import Party, parties, party
-from bot.outbox import PRIORITY_LIFELINE
+from bot.outbox import PRIORITY_LIFELINE, Recipient
 from bot.texts import Texts
 from bot.timezones import zone
 from storage.models import Circle, Member, OutboxMessage, Person
@@ -173,7 +173,7 @@ async def next_waves(waves: list[Wave]) -> list[int]:
         req.wave += 1
         if req.first_page_at is None:
             req.first_page_at = ctx.now
-        pages += [_page(w.ctx, req, w.circle, c, loaded.people[c.person_id],
+        pages += [_page(w.ctx, req, w.circle, c, loaded.responders[c.member_id],
                         loaded.requester_name, emergency) for c in chosen]
         pool.paged(chosen, ctx.now)
         paged[id(w)] = len(chosen)
@@ -187,7 +187,7 @@ async def next_waves(waves: list[Wave]) -> list[int]:
     return [paged.get(id(w), 0) for w in waves]
 
 
-def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: Person,
+def _page(ctx: Ctx, req: LifelineRequest, circle: Circle, c: Candidate, person: Recipient,
           requester_name: str, emergency: bool) -> dict[str, Any]:
     """The page's DM into the outbox; returns the page's row."""
     t = ctx.texts_for(person, circle)
@@ -234,7 +234,7 @@ class Loaded:
     already_paged: set[int]
     limits: Limits
     requester_name: str
-    people: dict[int, Person]  # the candidates' people, by id
+    responders: dict[int, Responder]  # the candidates, by member id
 
     def args(self, now: datetime, emergency: bool) -> dict[str, Any]:
         return {"request_id": self.request_id, "requester_member_id": self.requester_member_id,
@@ -243,7 +243,8 @@ class Loaded:
 
 
 class Responder(NamedTuple):
-    """An opted-in member, as the candidates' query reads them."""
+    """An opted-in member, as the candidates' query reads them: with their person's columns
+    (a Recipient for the page's DM), not a loaded Person (a wave reads thousands)."""
 
     member_id: int
     windows: str
@@ -251,7 +252,11 @@ class Responder(NamedTuple):
     accept_emergency: bool
     snoozed_until: datetime | None
     paused_until: datetime | None  # on pause (vacation) until then
-    person: Person
+    person_id: int
+    platform: str
+    platform_user_id: str
+    language: str | None
+    dm_closed_at: datetime | None
 
 
 @dataclass
@@ -281,14 +286,14 @@ class Pool:
         rows = self.members.get(circle.id, [])
         found = []
         for row in rows:
-            counts = self.counts.get(row.person.id, PageCounts())
+            counts = self.counts.get(row.person_id, PageCounts())
             found.append(Candidate(
-                member_id=row.member_id, person_id=row.person.id, windows=row.windows,
+                member_id=row.member_id, person_id=row.person_id, windows=row.windows,
                 timezone=row.timezone, accept_emergency=row.accept_emergency,
                 # A member on pause (vacation) is quiet like a snoozed one, until the later.
                 snoozed_until=max(filter(None, (row.snoozed_until, row.paused_until)),
                                   default=None),
-                dm_closed=row.person.dm_closed_at is not None, last_paged=counts.last,
+                dm_closed=row.dm_closed_at is not None, last_paged=counts.last,
                 pages_last_15_minutes=counts.quarter, pages_last_night=counts.night,
                 claims_30_days=counts.claims, is_mentor=row.member_id == mentor))
         requester = self.requesters.get(req.requester_member_id or 0)
@@ -297,7 +302,7 @@ class Pool:
                       self.paged_here.get(req.id or 0, set()),
                       Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
                       requester.person.display_name if requester else "",
-                      {row.person.id: row.person for row in rows})
+                      {row.member_id: row for row in rows})
 
     def paged(self, chosen: list[Candidate], now: datetime) -> None:
         """Count pages just chosen, for the requests ranked after them."""
@@ -309,10 +314,12 @@ class Pool:
 # Built once: a burst or a `call` runs them every time, and building one costs more than
 # SQLite running it (issue 18).
 _RESPONDERS = (
-    # Columns, not Member and Availability objects: a burst reads thousands of rows.
+    # Columns, not objects: a burst reads thousands of rows. Run as Core (no autoflush): no
+    # wave changes a member, their availability or their person.
     select(Member.circle_id, Member.id, Availability.windows, Availability.timezone,
            Availability.accept_emergency, Availability.snoozed_until,
-           paused_until(Member.id, bindparam("now")), Person)
+           paused_until(Member.id, bindparam("now")), Person.id, Person.platform,
+           Person.platform_user_id, Person.language, Person.dm_closed_at)
     .join(Person, Person.id == Member.person_id)
     .join(Availability, Availability.member_id == Member.id)
     .where(Member.circle_id.in_(bindparam("circles", expanding=True)),
@@ -338,11 +345,11 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
     session = ctx.session
     members: dict[int, list[Responder]] = {}
     if requests:
-        for circle_id, *row in (await session.execute(
+        for circle_id, *row in (await (await session.connection()).execute(
                 _RESPONDERS, {"circles": list({c.id for _, c in requests}), "now": now})):
             members.setdefault(circle_id, []).append(Responder(*row))
     everyone = [row for rows in members.values() for row in rows]
-    person_ids = sorted({row.person.id for row in everyone})
+    person_ids = sorted({row.person_id for row in everyone})
     counts: dict[int, PageCounts] = {}
     if person_ids:
         for pid, last, quarter, night, claims in (await session.execute(_PAGE_COUNTS, {
