@@ -95,9 +95,10 @@ class Ctx:
         self.timers_changed = True
 
     async def schedule_all(self, *timers_: tuple[Any, datetime, str]) -> None:
-        """Several timers, (payload, due_at, key) each, in one statement."""
+        """Several timers, (payload, due_at, key) each, written with the transaction's other
+        timers in one statement (bot/pending_rows.py)."""
         kinds = self.core.features.kind_of
-        await timers.schedule_many(self.session, self.now, [
+        timers.schedule_many(self.session, self.now, [
             (kinds[type(p)], due_at, key, dataclasses.asdict(p),
              self.core.features.timers[kinds[type(p)]].urgent) for p, due_at, key in timers_])
         self.timers_changed = True

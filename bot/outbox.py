@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
 
+from bot import pending_rows
 from bot.answer import Action, Attachment
 from bot.clock import Clock
 from bot.logs import log_failure
@@ -142,43 +142,19 @@ class OutboxWriter:
              attachments: tuple[Attachment, ...] = (),
              expires_at: datetime | None = None) -> str:
         key = self._key(label)
-        self.session.info.setdefault(_PENDING, []).append(dict(
+        pending_rows.add(self.session, _INSERT, [dict(
             key=key, platform=platform, kind=kind, room_id=room_id, user_id=user_id,
             edit_of=edit_of, text=text, meta=meta or {}, priority=priority,
             actions=[a.to_json() for a in actions],
             attachments=[a.to_json() for a in attachments], expires_at=expires_at,
             created_at=self.now, next_attempt_at=self.now, attempts=0,
-        ))
+        )])
         return key
 
 
-# A transaction's rows wait in its session and go in as one Core INSERT before its next ORM
-# statement or its commit, whichever is first: every read, change or delete of the outbox in
-# that transaction sees them, and they commit with it or not at all. The ORM's unit of work
-# cost ~4x the INSERT (issue 18: a `call` writes its pages' DMs this way).
-_PENDING = "outbox.pending"
+# A transaction's rows go in as one INSERT before its next ORM statement or its commit
+# (bot/pending_rows.py): a `call` writes its pages' DMs this way.
 _INSERT = insert(OutboxMessage.__table__)
-
-
-def _write_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.connection().execute(_INSERT, rows)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _before_statement(state: ORMExecuteState) -> None:
-    _write_pending(state.session)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    _write_pending(session)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def backoff(attempts: int) -> timedelta:

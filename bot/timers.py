@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import pending_rows
 from storage.db import Database
 from storage.models import Timer
 
@@ -31,6 +32,7 @@ async def schedule(session: AsyncSession, now: datetime, kind: str, due_at: date
     urgent timer (the lifeline) is claimed before every other due timer."""
     values = {"key": key, "kind": kind, "payload": payload or {}, "due_at": due_at,
               "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
+    await pending_rows.written(session)  # a timer of this key scheduled before comes first
     result = await (await session.connection()).execute(_insert(session), values)
     return bool(result.rowcount)
 
@@ -46,16 +48,15 @@ def _insert(session: AsyncSession) -> Any:
     return _INSERTS[session.bind.dialect.name]
 
 
-async def schedule_many(session: AsyncSession, now: datetime,
-                        timers: list[tuple[str, datetime, str, dict[str, Any], bool]]) -> None:
-    """Several timers (kind, due_at, key, payload, urgent) in one INSERT ... ON CONFLICT DO
-    NOTHING: each is added unless its key exists."""
-    if not timers:
-        return
-    rows = [{"key": key, "kind": kind, "payload": payload, "due_at": due_at,
-             "created_at": now, "attempts": 0, "priority": URGENT if urgent else NORMAL}
-            for kind, due_at, key, payload, urgent in timers]
-    await (await session.connection()).execute(_insert(session), rows)
+def schedule_many(session: AsyncSession, now: datetime,
+                  timers: list[tuple[str, datetime, str, dict[str, Any], bool]]) -> None:
+    """Several timers (kind, due_at, key, payload, urgent), each added unless its key exists
+    (INSERT ... ON CONFLICT DO NOTHING), with the transaction's other timers in one statement
+    before its next one or its commit (bot/pending_rows.py)."""
+    pending_rows.add(session, _insert(session), [
+        {"key": key, "kind": kind, "payload": payload, "due_at": due_at, "created_at": now,
+         "attempts": 0, "priority": URGENT if urgent else NORMAL}
+        for kind, due_at, key, payload, urgent in timers])
 
 
 async def cancel(session: AsyncSession, now: datetime, *keys: str) -> None:

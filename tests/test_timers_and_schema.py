@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 
 from bot import timers
 from bot.clock import FakeClock
 from storage.migrate import SchemaTooNewError, code_head, current_revision, migrate
-from storage.models import Base
+from storage.models import Base, Timer
 from tests.conftest import DbSpec
 
 
@@ -49,6 +49,53 @@ async def test_only_the_lease_holder_fires(db_spec: DbSpec, clock: FakeClock) ->
         assert await timers.mark_fired(s, again, "b", clock.now())
     assert await timers.claim_due(db, clock.now() + timedelta(hours=1), "c") == []
     await db.dispose()
+
+
+async def test_a_transactions_timers_go_in_together_and_its_statements_see_them(
+        db_spec: DbSpec, clock: FakeClock) -> None:
+    """Timers wait in the session and go in as one INSERT at the commit or before the next
+    statement (bot/pending_rows.py; issue 18): a `call`'s three timers are one statement. A
+    cancel or a single schedule later in the transaction comes after them, and a failed
+    transaction leaves none."""
+    db = db_spec.make()
+    await migrate(db)
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TIMERS"):
+            inserts.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    now = clock.now()
+    try:
+        async with db.transaction() as s:
+            timers.schedule_many(s, now, [("test", now + timedelta(minutes=1), "wave", {}, True)])
+            timers.schedule_many(s, now, [("test", now + timedelta(hours=1), "give_up", {}, True),
+                                          ("test", now + timedelta(days=1), "expire", {}, True)])
+        assert len(inserts) == 1
+        async with db.transaction() as s:
+            timers.schedule_many(s, now, [("test", now + timedelta(minutes=5), "later", {},
+                                           False)])
+            # The same key again: the first one stays.
+            assert not await timers.schedule(s, now, "test", now + timedelta(days=9), "later")
+            timers.schedule_many(s, now, [("test", now, "dropped", {}, False)])
+            await timers.cancel(s, now, "dropped")
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as s:
+                timers.schedule_many(s, now, [("test", now, "lost", {}, False)])
+                raise RuntimeError("the handler failed")
+        async with db.transaction() as s:
+            rows = (await s.execute(select(Timer.key, Timer.due_at, Timer.cancelled_at)
+                                    .order_by(Timer.id))).all()
+        assert [(key, due.replace(tzinfo=None), cancelled is not None)
+                for key, due, cancelled in rows] == [
+            ("wave", (now + timedelta(minutes=1)).replace(tzinfo=None), False),
+            ("give_up", (now + timedelta(hours=1)).replace(tzinfo=None), False),
+            ("expire", (now + timedelta(days=1)).replace(tzinfo=None), False),
+            ("later", (now + timedelta(minutes=5)).replace(tzinfo=None), False),
+            ("dropped", now.replace(tzinfo=None), True)]
+    finally:
+        await db.dispose()
 
 
 async def test_schema_matches_the_models_after_migrating(empty_db_spec: DbSpec) -> None:

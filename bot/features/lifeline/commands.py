@@ -79,16 +79,17 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
                           followup=True)
     ctx.session.add(req)
     await ctx.session.flush()
-    from bot.features.lifeline.timers import Expire, GiveUp
-
-    await ctx.schedule_all(
-        (GiveUp(req.id, 0), ctx.now + timedelta(minutes=settings.give_up_minutes),
-         r.key(req, "give_up:0")),
-        (Expire(req.id), ctx.now + r.EXPIRE_AFTER, r.key(req, "expire")))
     if args["room"]:
         ctx.post(circle, ctx.circle_texts()("lifeline.room_notice",
                                             name=ctx.person.display_name))
     paged = await r.next_wave(ctx, req, circle, tell_requester=False)
+    from bot.features.lifeline.timers import Expire, GiveUp
+
+    # After the wave: these go in with its timer, one statement (bot/pending_rows.py).
+    await ctx.schedule_all(
+        (GiveUp(req.id, 0), ctx.now + timedelta(minutes=settings.give_up_minutes),
+         r.key(req, "give_up:0")),
+        (Expire(req.id), ctx.now + r.EXPIRE_AFTER, r.key(req, "expire")))
     if not paged and req.state == State.FALLBACK:
         # No one reachable at all: say so first, not "finding someone", and the resources once.
         return ctx.t("lifeline.fallback", id=req.id) + "\n" + r.resources_list(ctx.texts,
