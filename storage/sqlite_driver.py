@@ -27,6 +27,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -115,10 +116,12 @@ class Checkpointer:
     commit copies them into the database file and syncs it before it returns, about one
     `call` in 65, ~3 ms, and those made the tail of `call` latency (issue 18). Here a thread
     with its own short-lived connection runs a PASSIVE checkpoint (it never waits for, nor
-    blocks, a reader or writer) within INTERVAL of any commit, then at most once per
-    INTERVAL while commits keep coming, and is gone when they stop. The engine's
-    connections keep SQLite's own checkpoint as a backstop at BACKSTOP_PAGES, should this
-    thread fall behind."""
+    blocks, a reader or writer): right after a commit, at most once per INTERVAL, so its
+    disk work overlaps the next transaction's Python rather than its COMMIT (a pass at a
+    random moment made that COMMIT wait on the disk instead); and once more when commits
+    stop, then the thread is gone. The engine's connections keep SQLite's own checkpoint as
+    a backstop at BACKSTOP_PAGES: under commits without pause the log is never quiet long
+    enough to start again from its beginning, and that checkpoint lets it."""
 
     INTERVAL = 0.25  # seconds
     BACKSTOP_PAGES = 10_000  # ~40 MB of log
@@ -128,6 +131,7 @@ class Checkpointer:
         self.uri = uri
         self.passes = 0  # checkpoints run (written by its thread only)
         self._lock = threading.Lock()
+        self._commits = threading.Condition(self._lock)  # notified at each commit
         self._due = False
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()  # the running thread's
@@ -148,17 +152,23 @@ class Checkpointer:
                 self._thread = threading.Thread(target=self._work, args=(self._stopping,),
                                                 name="sqlite-checkpoint", daemon=True)
                 self._thread.start()
+            else:
+                self._commits.notify()
 
     def _work(self, stopping: threading.Event) -> None:
+        last = -self.INTERVAL
         while True:
-            # The wait gathers the commits of the interval into one pass.
-            stopped = stopping.wait(self.INTERVAL)
             with self._lock:
-                if stopped or not self._due:
+                # Set under this lock: a stop during the last pass is seen here, not waited out.
+                after_commit = not stopping.is_set() and self._commits.wait(self.INTERVAL)
+                if stopping.is_set() or not self._due:  # closing, or quiet and all done
                     self._thread = None
                     return
+                if after_commit and time.monotonic() - last < self.INTERVAL:
+                    continue  # one pass per INTERVAL; a later commit, or quiet, brings it
                 self._due = False
             self.checkpoint()
+            last = time.monotonic()
 
     def stop(self) -> None:
         """No pass after this one (the engine is closing; its last connection folds the log
@@ -166,6 +176,7 @@ class Checkpointer:
         with self._lock:
             thread = self._thread
             self._stopping.set()
+            self._commits.notify()
         if thread is not None:
             thread.join()
 
