@@ -22,7 +22,12 @@ from bot.context import Ctx, UserError
 from bot.feature import Features
 from bot.logs import kind as error_kind
 from bot.logs import log_failure
-from bot.membership import circle_for_room, member_of, memberships_of, person_for
+from bot.membership import (
+    circle_for_room,
+    member_of,
+    person_and_memberships,
+    person_for,
+)
 from bot.outbox import OutboxWriter
 from bot.parser import ParseError, bind, split_command
 from bot.refs import Invocation, Place, UserRef
@@ -133,12 +138,16 @@ class Core:
                     seen = await self._seen(session, inv)
                     if seen is not None:
                         return seen
-                person = await person_for(session, inv.actor, now)
+                mine: list[tuple[Circle, Member]] | None = None
+                if inv.place.room is None:  # in a DM: the person's circles come with them
+                    person, mine = await person_and_memberships(session, inv.actor, now)
+                else:
+                    person = await person_for(session, inv.actor, now)
                 ctx = Ctx(core=self, session=session, now=now,
                           out=OutboxWriter(session, now, cause), texts=Texts(person.language),
                           place=inv.place, actor=inv.actor, person=person,
                           sent_at=inv.sent_at)
-                await self._locate(ctx, command, inv)
+                await self._locate(ctx, command, inv, mine)
                 args = bind(command, inv.positional,
                             {k: v for k, v in inv.named.items()}, ctx.texts,
                             None)
@@ -191,8 +200,10 @@ class Core:
         return Answer(row.reply_text, private=row.reply_private, replayed=True,
                       actions=tuple(Action.from_json(a) for a in row.reply_actions or ()))
 
-    async def _locate(self, ctx: Ctx, command: Command, inv: Invocation) -> None:
-        """Where/who checks, and the circle and member this invocation is about."""
+    async def _locate(self, ctx: Ctx, command: Command, inv: Invocation,
+                      mine: list[tuple[Circle, Member]] | None) -> None:
+        """Where/who checks, and the circle and member this invocation is about (`mine`: the
+        person's circles and memberships, read with them in a DM)."""
         place = inv.place
         t = ctx.texts
         if command.where is Where.ROOM and place.is_direct:
@@ -207,9 +218,10 @@ class Core:
             circle = await circle_for_room(ctx.session, place.room.platform, place.room.id)
             if circle is not None:
                 member = await member_of(ctx.session, circle, person)
-        else:  # the person's own circles come with their memberships
+        else:  # the person's own circles came with them (invoke)
+            assert mine is not None
             circle, member = await self._circle_from_dm(
-                ctx, person, inv.named.get(CIRCLE_ARG.name),
+                ctx, person, mine, inv.named.get(CIRCLE_ARG.name),
                 required=command.who is not Who.ANYONE)
         if circle is None:
             if command.who is Who.ANYONE:
@@ -227,9 +239,9 @@ class Core:
         if command.who is Who.STEWARD and not ctx.is_steward:
             raise UserError(ctx.t("err.not_steward", command=command.path))
 
-    async def _circle_from_dm(self, ctx: Ctx, person: Person, wanted: str | None,
+    async def _circle_from_dm(self, ctx: Ctx, person: Person,
+                              mine: list[tuple[Circle, Member]], wanted: str | None,
                               required: bool) -> tuple[Circle | None, Member | None]:
-        mine = await memberships_of(ctx.session, person)
         if wanted:
             for c, m in mine:
                 if c.name.lower() == wanted.strip().lower():

@@ -72,6 +72,14 @@ async def parties(ctx: Ctx, member_ids: Iterable[int | None]) -> dict[int, Party
 _PERSON_HELD = (select(Person).where(Person.platform == bindparam("platform"),
                                      Person.platform_user_id == bindparam("user"))
                 .with_for_update().execution_options(populate_existing=True))
+# Held like _PERSON_HELD (only the person's row: FOR UPDATE cannot take an outer join's side).
+_PERSON_MEMBERSHIPS = (
+    select(Person, Circle, Member)
+    .outerjoin(Member, Member.person_id == Person.id)
+    .outerjoin(Circle, Circle.id == Member.circle_id)
+    .where(Person.platform == bindparam("platform"), Person.platform_user_id == bindparam("user"))
+    .order_by(Circle.id).with_for_update(of=Person)
+    .execution_options(populate_existing=True))
 _MEMBERSHIPS = (select(Circle, Member).join(Member, Member.circle_id == Circle.id)
                 .where(Member.person_id == bindparam("person")).order_by(Circle.id))
 
@@ -85,15 +93,39 @@ async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Per
     who = {"platform": user.platform, "user": user.id}
     person = (await session.execute(_PERSON_HELD, who)).scalar_one_or_none()
     if person is None:  # first sight (one read, not two, for everyone else)
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(Person).values(platform=user.platform, platform_user_id=user.id,
-                                  display_name=user.display_name or user.id, created_at=now)
-            .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
-        person = (await session.execute(_PERSON_HELD, who)).scalar_one()
+        person = await _first_sight(session, user, now)
+    _renamed(person, user)
+    return person
+
+
+async def person_and_memberships(session: AsyncSession, user: UserRef, now: datetime
+                                 ) -> tuple[Person, list[tuple[Circle, Member]]]:
+    """person_for and memberships_of in one read: what every command in a DM needs first
+    (a `call` at 4am among them, issue 18)."""
+    rows = (await session.execute(
+        _PERSON_MEMBERSHIPS, {"platform": user.platform, "user": user.id})).all()
+    if not rows:
+        person = await _first_sight(session, user, now)
+        _renamed(person, user)
+        return person, []
+    person = rows[0][0]
+    _renamed(person, user)
+    return person, [(c, m) for _, c, m in rows if m is not None]
+
+
+async def _first_sight(session: AsyncSession, user: UserRef, now: datetime) -> Person:
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Person).values(platform=user.platform, platform_user_id=user.id,
+                              display_name=user.display_name or user.id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]))
+    return (await session.execute(
+        _PERSON_HELD, {"platform": user.platform, "user": user.id})).scalar_one()
+
+
+def _renamed(person: Person, user: UserRef) -> None:
     if user.display_name and person.display_name != user.display_name:
         person.display_name = user.display_name
-    return person
 
 
 async def circle_for_room(session: AsyncSession, platform: str, room_id: str) -> Circle | None:

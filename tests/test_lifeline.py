@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from adapters.console import ConsoleSession
 from bot import timers
@@ -115,6 +115,41 @@ async def test_two_presses_at_once_make_exactly_one_claim(console: ConsoleSessio
     assert req.state == "CLAIMED" and states == {"claimed": 1, "covered": 1}
     edits = [line for line in said if line.startswith("[edit dm @")]
     assert len(edits) == 1 and "someone's on it, thank you" in edits[0]
+
+
+async def test_a_call_reads_the_person_with_their_circles_and_stores_its_request_once(
+        console: ConsoleSession) -> None:
+    """issue 18: in a DM the person comes with their circles in one read, and the request is
+    stored once, with its first wave (no UPDATE after the INSERT); a repeat `call` with a note
+    still reaches the request."""
+    await members(console, {"bob": "daily any", "carol": "daily any", "dan": "daily any"})
+    core = console.core
+    assert core is not None
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(core.db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        said = await run_lines(console, "@rae dm> call")
+    finally:
+        event.remove(core.db.engine.sync_engine, "before_cursor_execute", seen)
+    assert said[0].startswith("[reply @rae] I'm finding someone for you now (request #1)")
+    assert len(paged(said)) == 2
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert " FROM PEOPLE LEFT OUTER JOIN MEMBERS" in reads[0]
+    assert not any(" FROM PEOPLE" in s or " FROM CIRCLES JOIN MEMBERS" in s for s in reads[1:])
+    assert sum(s.startswith("INSERT INTO LIFELINE_REQUESTS") for s in statements) == 1
+    assert not any(s.startswith("UPDATE LIFELINE_REQUESTS") for s in statements)
+    async with core.db.transaction() as s:
+        req = (await s.execute(select(LifelineRequest))).scalar_one()
+    assert (req.wave, req.first_page_at, req.state) == (1, console.clock.now(), "PAGING")
+    said = await run_lines(console, "@rae dm> call still here")
+    assert said[0].startswith("[reply @rae]") and "request #1" in said[0]
+    async with core.db.transaction() as s:
+        req = (await s.execute(select(LifelineRequest))).scalar_one()
+    assert req.note == "still here"
 
 
 async def test_a_wave_that_all_declines_moves_on_at_once(console: ConsoleSession) -> None:

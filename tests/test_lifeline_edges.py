@@ -314,3 +314,31 @@ async def test_an_ack_never_waits_on_a_wave_that_is_firing(console: ConsoleSessi
         pages = (await s.execute(select(LifelinePage).where(LifelinePage.request_id == 1)))
         assert [p.state for p in pages.scalars()].count("open") == 0
         assert (await s.get(Timer, wave.id)).fired_at is not None  # type: ignore[union-attr]
+
+
+def test_a_tie_between_equal_peers_is_drawn_from_the_request() -> None:
+    """Peers equal on every rule are ordered by a seed of the request (its requester and the
+    instant it opened, known before it is stored): the same request draws the same order
+    whatever order they were read in; another request may draw another."""
+    import hashlib
+
+    from bot.features.lifeline.selection import Candidate, Limits, rank
+
+    now = parse_instant("2026-11-22T03:00:00Z")
+    peers = [Candidate(member_id=m, person_id=m, windows="daily any", timezone="UTC",
+                       accept_emergency=False) for m in (11, 12, 13, 14, 15)]
+
+    def drawn(seed: str, candidates: list[Candidate]) -> list[int]:
+        return [c.member_id for c in rank(candidates, seed=seed, requester_member_id=None,
+                                          already_paged=set(), now=now,
+                                          limits=Limits(9, 9), emergency=False)]
+
+    orders = set()
+    for opened in ("2026-11-22T02:59:00+00:00", "2026-11-22T03:00:00+00:00",
+                   "2026-11-22T03:01:00+00:00"):
+        seed = f"7:{opened}"
+        expected = sorted((11, 12, 13, 14, 15),
+                          key=lambda m: hashlib.sha256(f"{seed}:{m}".encode()).hexdigest())
+        assert drawn(seed, peers) == drawn(seed, list(reversed(peers))) == expected
+        orders.add(tuple(expected))
+    assert len(orders) > 1

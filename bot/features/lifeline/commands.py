@@ -60,14 +60,16 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
     active = next((q for q in recent if q.state in ACTIVE), None)
     if active is not None:
         if note:  # a repeat `call` attaches to the open request
-            active.note = f"{active.note}\n{note}" if active.note else note
-            if active.state in TAKEN:
+            req = await ctx.session.get(LifelineRequest, active.id)
+            assert req is not None  # the person's row is held: it cannot have gone
+            req.note = f"{req.note}\n{note}" if req.note else note
+            if req.state in TAKEN:
                 # Taken already: what they add must still reach the one who took it.
-                claimer = await r.party(ctx, active.claimed_by_member_id)
+                claimer = await r.party(ctx, req.claimed_by_member_id)
                 if claimer is not None:
                     t = ctx.texts_for(claimer.person, await ctx.session.get(
-                        Circle, active.circle_id))
-                    ctx.dm(claimer.person, t("lifeline.note_added", id=active.id, note=note),
+                        Circle, req.circle_id))
+                    ctx.dm(claimer.person, t("lifeline.note_added", id=req.id, note=note),
                            label="note-added", priority=PRIORITY_LIFELINE)
         return ctx.t("lifeline.still_open", id=active.id) + "\n" + resources
     opened_today = sum(q.opened_at > ctx.now - timedelta(days=1) for q in recent)
@@ -77,11 +79,10 @@ async def call_open(ctx: Ctx, args: dict[str, Any]) -> str:
                           state=State.PAGING.value, note=note, policy=settings.policy(),
                           wave=0, emergency_wave_done=False, opened_at=ctx.now, lapses=0,
                           followup=True)
-    ctx.session.add(req)
-    await ctx.session.flush()
     if args["room"]:
         ctx.post(circle, ctx.circle_texts()("lifeline.room_notice",
                                             name=ctx.person.display_name))
+    # Stored there with its first wave: one INSERT.
     paged = await r.next_wave(ctx, req, circle, tell_requester=False)
     from bot.features.lifeline.timers import Expire, GiveUp
 

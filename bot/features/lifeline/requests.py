@@ -94,7 +94,13 @@ async def active_request_of(ctx: Ctx, ids: list[int]) -> LifelineRequest | None:
     )).scalar_one_or_none()
 
 
-_RECENT = (select(LifelineRequest)
+class Recent(NamedTuple):
+    id: int
+    state: str
+    opened_at: datetime
+
+
+_RECENT = (select(LifelineRequest.id, LifelineRequest.state, LifelineRequest.opened_at)
            .join(Member, Member.id == LifelineRequest.requester_member_id)
            .where(Member.person_id == bindparam("person"),
                   or_(LifelineRequest.state.in_(ACTIVE),
@@ -102,12 +108,12 @@ _RECENT = (select(LifelineRequest)
            .order_by(LifelineRequest.id.desc()))
 
 
-async def recent_requests_of(ctx: Ctx, person: Person, since: datetime
-                             ) -> list[LifelineRequest]:
+async def recent_requests_of(ctx: Ctx, person: Person, since: datetime) -> list[Recent]:
     """The person's requests (from any of their circles) that are active or were opened
-    after `since`, newest first."""
-    return list((await ctx.session.execute(
-        _RECENT, {"person": person.id, "since": since})).scalars())
+    after `since`, newest first. Columns, on the connection: every `call` asks, and the
+    ORM's execute costs more than the query; a request is loaded only to be changed."""
+    return [Recent(*row) for row in await (await ctx.session.connection()).execute(
+        _RECENT, {"person": person.id, "since": since})]
 
 
 def local_time(instant: datetime, tz: str) -> str:
@@ -152,11 +158,7 @@ async def next_waves(waves: list[Wave]) -> list[int]:
         due.append(w)
     await lock_responders(ctx, [w.circle for w in due])
     pool = await load_pool(ctx, [(w.req, w.circle) for w in due])
-    paged: dict[int, int] = {}
-    pages: list[dict[str, Any]] = []
-    from bot.features.lifeline.timers import WaveDue
-
-    next_timers = []
+    choices: list[tuple[Wave, Loaded, list[Candidate], bool]] = []
     for w in due:
         req, p = w.req, w.req.policy
         loaded = pool.loaded(req, w.circle)
@@ -167,18 +169,32 @@ async def next_waves(waves: list[Wave]) -> list[int]:
             chosen = rank(loaded.candidates, **loaded.args(ctx.now, emergency=True))
             emergency = True
             req.emergency_wave_done = True
+        if chosen:
+            req.wave += 1
+            if req.first_page_at is None:
+                req.first_page_at = ctx.now
+            pool.paged(chosen, ctx.now)
+        choices.append((w, loaded, chosen, emergency))
+    # A new request (`call`) is stored only now, with its first wave: one INSERT, no UPDATE.
+    new = [w.req for w in waves if w.req.id is None]
+    if new:
+        ctx.session.add_all(new)
+        await ctx.session.flush()
+    paged: dict[int, int] = {}
+    pages: list[dict[str, Any]] = []
+    from bot.features.lifeline.timers import WaveDue
+
+    next_timers = []
+    for w, loaded, chosen, emergency in choices:
+        req = w.req
         if not chosen:
             await fallback(w.ctx, req, w.circle, tell_requester=w.tell_requester)
             continue
-        req.wave += 1
-        if req.first_page_at is None:
-            req.first_page_at = ctx.now
         pages += [_page(w.ctx, req, w.circle, c, loaded.responders[c.member_id],
                         loaded.requester_name, emergency) for c in chosen]
-        pool.paged(chosen, ctx.now)
         paged[id(w)] = len(chosen)
         next_timers.append((WaveDue(req.id, req.wave + 1),
-                            ctx.now + timedelta(minutes=p["wave_minutes"]),
+                            ctx.now + timedelta(minutes=req.policy["wave_minutes"]),
                             key(req, f"wave:{req.wave + 1}")))
     if pages:
         # As Core: the ORM's bulk path costs more than the INSERT.
@@ -229,7 +245,7 @@ async def lock_responders(ctx: Ctx, circles: list[Circle]) -> None:
 @dataclass
 class Loaded:
     candidates: list[Candidate]
-    request_id: int
+    seed: str  # the ties' order (selection.rank)
     requester_member_id: int | None
     already_paged: set[int]
     limits: Limits
@@ -237,7 +253,7 @@ class Loaded:
     responders: dict[int, Responder]  # the candidates, by member id
 
     def args(self, now: datetime, emergency: bool) -> dict[str, Any]:
-        return {"request_id": self.request_id, "requester_member_id": self.requester_member_id,
+        return {"seed": self.seed, "requester_member_id": self.requester_member_id,
                 "already_paged": self.already_paged, "now": now, "limits": self.limits,
                 "emergency": emergency}
 
@@ -298,7 +314,8 @@ class Pool:
                 claims_30_days=counts.claims, is_mentor=row.member_id == mentor))
         requester = self.requesters.get(req.requester_member_id or 0)
         p = req.policy
-        return Loaded(found, req.id or 0, req.requester_member_id,
+        opened = req.opened_at.isoformat() if req.opened_at else ""
+        return Loaded(found, f"{req.requester_member_id}:{opened}", req.requester_member_id,
                       self.paged_here.get(req.id or 0, set()),
                       Limits(p["pages_per_15_minutes"], p["pages_per_night"]),
                       requester.person.display_name if requester else "",
@@ -343,16 +360,20 @@ _PAGED = (select(LifelinePage.request_id, LifelinePage.member_id, LifelinePage.r
 async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) -> Pool:
     now = ctx.now
     session = ctx.session
+    # Core on the connection (the ORM's execute costs more than these queries, issue 18),
+    # which never autoflushes: what this transaction changed (a decline, a lapse) goes first.
+    await session.flush()
+    connection = await session.connection()
     members: dict[int, list[Responder]] = {}
     if requests:
-        for circle_id, *row in (await (await session.connection()).execute(
+        for circle_id, *row in (await connection.execute(
                 _RESPONDERS, {"circles": list({c.id for _, c in requests}), "now": now})):
             members.setdefault(circle_id, []).append(Responder(*row))
     everyone = [row for rows in members.values() for row in rows]
     person_ids = sorted({row.person_id for row in everyone})
     counts: dict[int, PageCounts] = {}
     if person_ids:
-        for pid, last, quarter, night, claims in (await session.execute(_PAGE_COUNTS, {
+        for pid, last, quarter, night, claims in (await connection.execute(_PAGE_COUNTS, {
                 "people": person_ids, "quarter": now - QUARTER, "night": now - NIGHT,
                 "memory": now - CLAIM_MEMORY})):
             counts[pid] = PageCounts(last, int(quarter or 0), int(night or 0), int(claims or 0))
@@ -368,7 +389,7 @@ async def load_pool(ctx: Ctx, requests: list[tuple[LifelineRequest, Circle]]) ->
                 paged_here.setdefault(request_id, set()).add(member_id)
     requester_ids = [req.requester_member_id for req, _ in requests]
     return Pool(members, counts,
-                await current_mentor_member_ids(session, requester_ids), paged_here,
+                await current_mentor_member_ids(connection, requester_ids), paged_here,
                 await parties(ctx, requester_ids))
 
 

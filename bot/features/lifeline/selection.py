@@ -1,6 +1,8 @@
 """Who is paged next: a pure function over what was loaded, so the rule can be read and
 tested on its own. Least recently paged first, then fewest claims in the last 30 days, then
-a tie-break seeded by the request id (a replay picks the same people)."""
+a tie-break seeded by the request (its requester and the instant it opened: known before it
+is stored, so a `call` writes its request once, with its first wave); a replay picks the same
+people."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class Limits:
     pages_per_night: int
 
 
-def rank(candidates: list[Candidate], *, request_id: int, requester_member_id: int | None,
+def rank(candidates: list[Candidate], *, seed: str, requester_member_id: int | None,
          already_paged: set[int], now: datetime, limits: Limits,
          emergency: bool) -> list[Candidate]:
     """Reachable candidates in paging order. A regular wave takes those inside one of their
@@ -52,9 +54,9 @@ def rank(candidates: list[Candidate], *, request_id: int, requester_member_id: i
         if (c.pages_last_15_minutes >= limits.pages_per_15_minutes
                 or c.pages_last_night >= limits.pages_per_night):
             continue
-        seed = hashlib.sha256(f"{request_id}:{c.member_id}".encode()).hexdigest()
+        tie = hashlib.sha256(f"{seed}:{c.member_id}".encode()).hexdigest()
         order = (not c.is_mentor, c.last_paged is not None, c.last_paged or now,
-                 c.claims_30_days, seed)
+                 c.claims_30_days, tie)
         found.append((order, c))
     found.sort(key=lambda item: item[0])  # type: ignore[arg-type,return-value]
     return [c for _, c in found]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.features.mentorship.models import MentorPairing
 from storage.models import Member, Person
@@ -25,9 +25,11 @@ _MENTORS = select(MentorPairing.mentee_member_id, MentorPairing.mentor_member_id
     MentorPairing.ended_at.is_(None), MentorPairing.mentor_member_id.is_not(None))
 
 
-async def current_mentor_member_ids(session: AsyncSession, mentee_member_ids: Iterable[int | None]
-                                    ) -> dict[int, int]:
-    """current_mentor_member_id for many mentees at once: mentee member id -> mentor's."""
+async def current_mentor_member_ids(session: AsyncSession | AsyncConnection,
+                                    mentee_member_ids: Iterable[int | None]) -> dict[int, int]:
+    """current_mentor_member_id for many mentees at once: mentee member id -> mentor's. On a
+    connection it skips the ORM (and its autoflush): a lifeline wave, which changes no
+    pairing, reads it so (issue 18)."""
     ids = {m for m in mentee_member_ids if m is not None}
     if not ids:
         return {}
