@@ -153,13 +153,19 @@ class Database:
             raise RuntimeError("a transaction was opened inside another one on SQLite")
         async with self._writer:
             self._holder = me
+            session = self.sessions()
             try:
-                async with self.sessions() as session, session.begin():
+                async with session.begin():
                     if self.fence is not None:
                         await self.fence(session)
                     yield session
             finally:
                 self._holder = None
+                # Not `async with session`: its exit closes in a task of its own, shielded from
+                # cancellation, a turn of the loop per transaction (issue 18). Here the
+                # transaction has ended, and this driver never waits to roll back or close
+                # (storage/sqlite_driver.py), so closing cannot be cut short half-way.
+                await session.close()
 
     async def dispose(self) -> None:
         checkpointer = getattr(self.engine.dialect.dbapi, "checkpointer", None)

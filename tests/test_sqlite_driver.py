@@ -118,6 +118,42 @@ async def test_a_begin_behind_another_writer_waits_for_it_and_the_loop_runs_mean
             assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30_000
 
 
+async def test_a_task_cancelled_during_its_commit_leaves_nothing_checked_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task cancelled while its COMMIT runs on the writer thread ends at once (its session
+    is now closed by the transaction itself, not in a task of its own: issue 18); its
+    connection goes back to the pool, and the next transaction runs after that COMMIT."""
+    from storage import sqlite_driver
+
+    async with contended(tmp_path / "t.db") as c:
+        release = threading.Event()
+        started = threading.Event()
+        commit = sqlite_driver.Connection.commit
+
+        def slow_commit(self: sqlite_driver.Connection) -> None:
+            raw = self._connection
+
+            def held() -> None:
+                started.set()
+                release.wait(10)
+                raw.commit()
+
+            if raw.in_transaction:
+                self.on_writer(held)
+
+        monkeypatch.setattr(sqlite_driver.Connection, "commit", slow_commit)
+        task = asyncio.create_task(_insert(c.db, 1))
+        assert await asyncio.to_thread(started.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=HOLD)
+        monkeypatch.setattr(sqlite_driver.Connection, "commit", commit)
+        release.set()
+        await _insert(c.db, 2)  # queued behind the held COMMIT on the writer thread
+        assert c.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert 2 in await _values(c.db)
+
+
 async def _write_pages(db: Database, commits: int) -> None:
     """`commits` transactions of ~50 pages each: 2,000 pages in all for 40, twice the log
     size at which SQLite's default checkpoints inside a COMMIT."""
