@@ -74,14 +74,16 @@ def merged(section: type[SettingsSection], host: SettingsSection, overrides: dic
     """The host's defaults, overlaid by the circle's own choices. A stored override that no
     longer validates (the host narrowed a range) is ignored rather than failing every
     command in that circle."""
-    data = host.model_dump()
+    own: dict[str, Any] = {}
     for name in section.model_fields:
         if name in section.columns and name in columns:
-            data[name] = columns[name]
+            own[name] = columns[name]
         elif name in overrides:
-            data[name] = overrides[name]
+            own[name] = overrides[name]
+    if not own:  # nothing of the circle's own: the host's, without validating it again
+        return host
     try:
-        return section.model_validate(data)
+        return section.model_validate(host.model_dump() | own)
     except ValidationError:
         return host
 
