@@ -19,8 +19,9 @@
 4. Start-up drain: --backlog overdue onboarding timers, the core opened, one fire_due() pass
    (a bot that ran before the downtime: its own start-up rows, rotation roles, exist).
 5. Baselines from the same run and disk: raw stdlib sqlite3 INSERT+COMMIT with
-   synchronous=FULL (the store's default; the goals are ratios to it) and NORMAL, and one
-   INSERT through storage.db.Database, the floor of any core commit.
+   synchronous=FULL (the store's default; the goals are ratios to it), taken in RAW_BLOCKS
+   blocks spread over the run (and, as earlier runs took it, in one block at the end), and
+   with NORMAL; and one INSERT through storage.db.Database, the floor of any core commit.
 
 The core runs on an injected FakeClock (deterministic windows); durations use a real clock.
 """
@@ -76,6 +77,11 @@ SNOOZE = "6h"
 CIRCLE_ZONES = ("Europe/Berlin", "America/New_York", "Europe/London", "Australia/Sydney")
 SPEC_TARGET_S = 10.0
 RAW_COMMITS = 1000
+# The raw FULL baseline is taken in this many blocks spread over the run (before the calls,
+# after them, after the waves, after the drain), into one file. How fast this shared machine's
+# disk commits moves from one moment to the next: one block of 0.3 s gave a p99 anywhere from
+# 0.30 to 0.48 ms between runs of the same code, which decided the ratio more than the code.
+RAW_BLOCKS = 4
 
 
 @dataclass(frozen=True)
@@ -651,7 +657,7 @@ def raw_commits(path: Path, n: int, synchronous: str = "FULL") -> Stat:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
         values: list[float] = []
         for i in range(n):
             start = time.perf_counter()
@@ -766,17 +772,24 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
                 src.backup(dst)
         build_s = time.perf_counter() - t0
 
+        blocks = [raw_commits(raw_file, RAW_COMMITS // RAW_BLOCKS)]
         t1 = time.perf_counter()
         calls, statements, pages = await measure_calls(f"sqlite+aiosqlite:///{fixture}",
                                                        fixture, args.requests)
         calls_wall = time.perf_counter() - t1
+        blocks.append(raw_commits(raw_file, RAW_COMMITS // RAW_BLOCKS))
         waves = await measure_waves(f"sqlite+aiosqlite:///{wave_copy}", wave_copy,
                                     args.concurrent, args.circles)
         behind = await measure_waves(f"sqlite+aiosqlite:///{backlog_copy}", backlog_copy,
                                      args.concurrent, args.circles, backlog=args.backlog)
+        blocks.append(raw_commits(raw_file, RAW_COMMITS // RAW_BLOCKS))
         drain = await measure_drain(f"sqlite+aiosqlite:///{drain_copy}", args.circles,
                                     args.backlog)
-        raw = raw_commits(raw_file, RAW_COMMITS)
+        blocks += [raw_commits(raw_file, RAW_COMMITS // RAW_BLOCKS)
+                   for _ in range(RAW_BLOCKS - len(blocks))]
+        raw = Stat("raw", [v for block in blocks for v in block.values])
+        # What earlier runs took as the baseline: one block of RAW_COMMITS after the drain.
+        raw_once = raw_commits(raw_file, RAW_COMMITS)
         raw_normal = raw_commits(normal_file, RAW_COMMITS, "NORMAL")
         floor = await framework_commits(floor_file, RAW_COMMITS)
         pg: tuple[Stat, int, Stat] | None = None
@@ -794,11 +807,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
     waves.open_calls.name = f"call, {m} opened at the same moment"
     waves.lateness.name = f"wave timer lateness, {m} due at once"
     behind.lateness.name = f"  the same, {args.backlog} overdue timers queued too"
-    raw.name = "baseline: raw sqlite3 INSERT+COMMIT (synchronous=FULL)"
+    raw.name = f"baseline: raw sqlite3 INSERT+COMMIT (synchronous=FULL, {RAW_BLOCKS} blocks)"
+    raw_once.name = "  (one block of the same after the drain)"
     raw_normal.name = "  (the same with synchronous=NORMAL)"
     floor.name = "baseline: storage.db transaction, 1 INSERT"
     per_fire = waves.fire_wall / waves.fired
-    stats = [calls, waves.open_calls, waves.lateness, behind.lateness, raw, raw_normal, floor]
+    stats = [calls, waves.open_calls, waves.lateness, behind.lateness, raw, raw_once,
+             raw_normal, floor]
     if pg is not None:
         pg[0].name = "PostgreSQL: call -> first page committed"
         stats[1:1] = [pg[0], pg[2]]
@@ -828,6 +843,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
         f"  start-up drain: {drain.timers} overdue onboarding timers, core opened and one "
         f"fire_due() pass: {drain.fired} fired in {drain.wall:.2f} s; watchdog lines: "
         f"{drain.watchdog_lines}",
+        f"  raw FULL baseline: {RAW_BLOCKS} blocks of {RAW_COMMITS // RAW_BLOCKS} commits into one "
+        "file (before the calls, after them, after the waves, after the drain), p99 each: "
+        + " / ".join(dur(b.p99) for b in blocks),
     ]
     if pg is not None:
         out.append(f"  PostgreSQL: the same {args.requests} calls on a fresh database on that "
@@ -837,6 +855,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
         "ratios",
         f"  call p50 / raw FULL commit p50   {calls.p50 / raw.p50:8.1f}x",
         f"  call p99 / raw FULL commit p99   {calls.p99 / raw.p99:8.1f}x   (goal: <= 25x)",
+        f"    (against the one block after the drain: {calls.p99 / raw_once.p99:.1f}x)",
         f"  storage.db floor p50 / raw p50   {floor.p50 / raw.p50:8.1f}x",
         f"  call p50 / storage.db floor p50  {calls.p50 / floor.p50:8.1f}x",
         f"  one wave fire / raw commit p50   {per_fire / raw.p50:8.1f}x",
@@ -848,7 +867,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[str]:
     out += [
         "",
         "goals (issue 18)",
-        f"  call p99 <= 25x raw FULL commit p99: {calls.p99 / raw.p99:.1f}x",
+        f"  call p99 <= 25x raw FULL commit p99: {calls.p99 / raw.p99:.1f}x (baseline in "
+        f"{RAW_BLOCKS} blocks; one block after the drain: {calls.p99 / raw_once.p99:.1f}x)",
         f"  {m} waves due at once, p99 lateness <= 1 s: {dur(waves.lateness.p99)}; with "
         f"{args.backlog} other timers queued, worst wave {dur(behind.lateness.max)}",
         f"  {drain.timers} overdue timers drained at start-up <= 10 s: {drain.wall:.2f} s; "
