@@ -35,9 +35,9 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
-        # storage/sqlite_driver.py: statements inside a transaction run inline, and so does a
-        # BEGIN that finds the lock free; COMMIT on a writer thread (aiosqlite paid ~4 hand-offs
-        # per statement).
+        # storage/sqlite_driver.py: a transaction runs inline, BEGIN to COMMIT, when the lock
+        # is free; a BEGIN behind another process waits on a writer thread (aiosqlite paid ~4
+        # hand-offs per statement).
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             module=sqlite_driver.DBAPI(), **kwargs

@@ -1,24 +1,26 @@
-"""The SQLite driver under the async engine: stdlib sqlite3, with only the statements that
-can wait handed to one writer thread per engine.
+"""The SQLite driver under the async engine: stdlib sqlite3, with only what may wait for
+another process handed to one writer thread per engine.
 
 aiosqlite sends every call (cursor, execute, fetch, close) to its thread and back, about four
 hand-offs per statement; a `call` paid ~70 of them, more than its SQL cost (issue 18). Here a
-statement inside a transaction runs at once on the event loop's thread: the transaction began
+transaction runs at once on the event loop's thread, from its BEGIN to its COMMIT: it began
 IMMEDIATE, so it holds the write lock and reads one snapshot, and nothing in it waits for
 another process. What can wait goes to the writer thread, so the event loop never stalls on
-it: any statement outside a transaction (a PRAGMA at connect), COMMIT (the fsync under
-synchronous=FULL, and the occasional WAL checkpoint), opening the file, and a BEGIN IMMEDIATE
-that finds another process writing (it waits there up to busy_timeout). A BEGIN that finds the
-lock free, the usual case, takes it at once on the loop's thread. A transaction costs one
-hand-off, its COMMIT.
+it: a BEGIN IMMEDIATE that finds another process writing (it waits there up to busy_timeout),
+any statement outside a transaction (a PRAGMA at connect), and opening the file.
 
-WAL checkpoints (copying the log back into the database file, and syncing it) run on a thread
-and connection of their own, a moment after commits, so no COMMIT waits for one; see
-`Checkpointer`.
+COMMIT is the fsync under synchronous=FULL, ~0.3-0.9 ms on the machine the benchmarks ran on.
+It went to the writer thread until the WAL checkpoints (copying the log back into the database
+file and syncing it, the slow COMMITs) moved to a thread and connection of their own, a moment
+after commits; see `Checkpointer`. Since then the two thread wake-ups of that hand-off cost
+more than the fsync itself (issue 18: `call` 11% faster without them). SQLite's own checkpoint
+inside a COMMIT remains only as the backstop at BACKSTOP_PAGES, and by then the log is mostly
+copied already.
 
-The price: a long query inside a transaction holds the event loop while it runs. The bot's
-queries are indexed look-ups over one circle; the year-long `health` read is the longest
-(bench/health.py)."""
+The price: a long query inside a transaction, or a slow disk's fsync, holds the event loop
+while it runs. The bot's queries are indexed look-ups over one circle; the year-long `health`
+read is the longest (bench/health.py). Transactions queue for the write lock anyway
+(storage.db), so another member's command waits for that COMMIT either way."""
 
 from __future__ import annotations
 
@@ -42,8 +44,9 @@ log = logging.getLogger(__name__)
 
 
 class WriterThread:
-    """One thread per engine for what may block: opening, BEGIN, COMMIT. Jobs run in the
-    order given, so a ROLLBACK after a cancelled COMMIT still comes after it. The thread is
+    """One thread per engine for what may wait for another process: opening, a BEGIN behind
+    another writer, and what must come after such a job (a COMMIT, a ROLLBACK or a close of
+    its connection). Jobs run in the order given. The thread is
     a daemon started on demand and gone after a few idle seconds: an engine disposed without
     ceremony (tests make hundreds) leaves nothing behind."""
 
@@ -388,7 +391,10 @@ class Connection(AdaptedConnection):
 
     def commit(self) -> None:
         if self._connection.in_transaction:
-            self.on_writer(self._connection.commit)
+            if self._busy():  # behind a job of this connection still on the writer thread
+                self.on_writer(self._connection.commit)
+            else:  # at once: see the module's note on COMMIT
+                self._connection.commit()
             if self.checkpointer is not None:
                 self.checkpointer.committed()
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -63,6 +64,11 @@ async def contended(path: Path) -> AsyncIterator[Contended]:
         await beat
         other.close()
         await db.dispose()
+
+
+async def _insert_table(db: Database) -> None:
+    async with db.transaction() as s:
+        await s.execute(text("CREATE TABLE t (v INTEGER)"))
 
 
 async def _insert(db: Database, value: int) -> None:
@@ -116,6 +122,49 @@ async def test_a_begin_behind_another_writer_waits_for_it_and_the_loop_runs_mean
         async with c.db.transaction() as s:
             # The wait is still the configured one for whatever comes next.
             assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30_000
+
+
+async def test_a_transaction_that_finds_the_lock_free_runs_on_the_loops_thread(
+        tmp_path: Path) -> None:
+    """BEGIN, its statements and COMMIT all run on the event loop's thread: the two thread
+    wake-ups of handing COMMIT to the writer cost more than its fsync (issue 18). Only a BEGIN
+    behind another process's lock goes to the writer thread."""
+    from sqlalchemy import event
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 't.db'}")
+    ran: list[tuple[str, str]] = []
+    waiting = threading.Event()  # a BEGIN is on the writer thread
+
+    def traced(sql: str) -> None:
+        ran.append((sql.split()[0], threading.current_thread().name))
+        if ran[-1] == ("BEGIN", "sqlite-writer"):
+            waiting.set()
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection._connection.set_trace_callback(traced)
+
+    try:
+        await _insert_table(db)
+        ran.clear()
+        await _insert(db, 1)
+        loop_thread = threading.current_thread().name
+        assert [word for word, _ in ran if word != "PRAGMA"] == ["BEGIN", "INSERT", "COMMIT"]
+        assert {thread for _, thread in ran} == {loop_thread}
+        other = sqlite3.connect(tmp_path / "t.db", isolation_level=None,
+                                check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            ran.clear()
+            task = asyncio.create_task(_insert(db, 2))
+            assert await asyncio.to_thread(waiting.wait, 10)
+            other.execute("COMMIT")
+            await asyncio.wait_for(task, timeout=10)
+        finally:
+            other.close()
+        assert await _values(db) == [1, 2]
+    finally:
+        await db.dispose()
 
 
 async def test_a_task_cancelled_during_its_commit_leaves_nothing_checked_out(
