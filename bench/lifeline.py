@@ -559,8 +559,8 @@ async def measure_waves(url: str, path: Path, concurrent: int, circles: int,
             reply = await core.handle_text(line, warm, Place.direct())
             assert reply.ok, reply.text
         # Open the requests at the same fake instant, all at once, as a burst would.
+        # Each from the burst's start: a call that has not begun yet waits all the same.
         async def one(c: int) -> tuple[float, str]:
-            start = time.perf_counter()
             reply = await core.handle_text("call", UserRef(PLATFORM, user_id(c, 1)),
                                            Place.direct())
             assert reply.ok, reply.text
