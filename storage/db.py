@@ -162,7 +162,7 @@ class Database:
             finally:
                 self._holder = None
                 # Not `async with session`: its exit closes in a task of its own, shielded from
-                # cancellation, a turn of the loop per transaction (issue 18). Here the
+                # cancellation, a task per transaction for nothing here (issue 18): the
                 # transaction has ended, and this driver never waits to roll back or close
                 # (storage/sqlite_driver.py), so closing cannot be cut short half-way.
                 await session.close()
