@@ -80,8 +80,6 @@ _PERSON_MEMBERSHIPS = (
     .where(Person.platform == bindparam("platform"), Person.platform_user_id == bindparam("user"))
     .order_by(Circle.id).with_for_update(of=Person)
     .execution_options(populate_existing=True))
-_MEMBERSHIPS = (select(Circle, Member).join(Member, Member.circle_id == Circle.id)
-                .where(Member.person_id == bindparam("person")).order_by(Circle.id))
 
 
 async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Person:
@@ -100,8 +98,8 @@ async def person_for(session: AsyncSession, user: UserRef, now: datetime) -> Per
 
 async def person_and_memberships(session: AsyncSession, user: UserRef, now: datetime
                                  ) -> tuple[Person, list[tuple[Circle, Member]]]:
-    """person_for and memberships_of in one read: what every command in a DM needs first
-    (a `call` at 4am among them, issue 18)."""
+    """person_for, and the person's circles with their memberships in circle order, in one
+    read: what every command in a DM needs first (a `call` at 4am among them, issue 18)."""
     rows = (await session.execute(
         _PERSON_MEMBERSHIPS, {"platform": user.platform, "user": user.id})).all()
     if not rows:
@@ -139,12 +137,6 @@ async def circles_of(session: AsyncSession, person: Person) -> list[Circle]:
         select(Circle).join(Member, Member.circle_id == Circle.id)
         .where(Member.person_id == person.id).order_by(Circle.id)
     )).scalars())
-
-
-async def memberships_of(session: AsyncSession, person: Person) -> list[tuple[Circle, Member]]:
-    """The person's circles, each with their membership, in circle order."""
-    return [(c, m) for c, m in (await session.execute(
-        _MEMBERSHIPS, {"person": person.id}))]
 
 
 async def member_of(session: AsyncSession, circle: Circle, person: Person) -> Member | None:
